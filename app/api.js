@@ -1,0 +1,53 @@
+// window.filterlab: the scripting API, in every build. It drives the same Session as the UI.
+//
+//   await filterlab.ready
+//   const r = await filterlab.run({ image: Uint8Array, chain: [...], compare: true, pixels: "gpu" })
+//   // r = { width, height, channels, gpu: {available, adapter}, metrics: {maxAbsError,
+//   //       meanAbsError, psnr, ...} | null, timings: {...}, pixels?: Float32Array (H×W×C) }
+//   await filterlab.ops()     // the catalog
+// Errors reject with the message the UI shows.
+
+export function installApi(session) {
+  let resolveReady;
+  let rejectReady;
+  const ready = new Promise((resolve, reject) => {
+    resolveReady = resolve;
+    rejectReady = reject;
+  });
+  let queue = Promise.resolve();
+
+  const api = {
+    ready,
+    async ops() {
+      await ready;
+      return session.catalog;
+    },
+    /** Load `image` (encoded file bytes), run `chain` on GPU and CPU, and compare. */
+    run({ image, chain, compare = true, pixels = null, tol = 1e-5 } = {}) {
+      const job = queue.then(async () => {
+        await ready;
+        if (pixels !== null && pixels !== "gpu" && pixels !== "cpu") {
+          throw new Error(`pixels must be "gpu", "cpu" or null, got ${JSON.stringify(pixels)}`);
+        }
+        if (image !== undefined) await session.loadImage(image instanceof Uint8Array ? image : new Uint8Array(image));
+        const result = await session.process(chain ?? session.chain, { compare, pixels, tol });
+        if (result === null) throw new Error("The run was superseded by a newer one.");
+        return result;
+      });
+      queue = job.catch(() => {});
+      return job;
+    },
+    gpuInfo() {
+      return session.gpuInfo;
+    },
+    /** Diagnostics: "stats" (live GPU buffers, proxies) and "destroy-device". */
+    debug(action) {
+      return session.gpu.call("debug", { action });
+    },
+  };
+  Object.defineProperty(window, "filterlab", { value: api, configurable: false, enumerable: true });
+  return {
+    ready: () => resolveReady(),
+    fail: (err) => rejectReady(err),
+  };
+}

@@ -1,0 +1,102 @@
+// Filter Lab starts in phases: workers (runtime, packages, filterlab, device), then the
+// catalog, then the UI. The main thread never runs Python.
+import { installApi } from "./api.js";
+import { Session } from "./session.js";
+import { ChainEditor } from "./ui/chain-editor.js";
+import { attachImageInput } from "./ui/dropzone.js";
+import { Views } from "./ui/views.js";
+
+const $ = (id) => document.getElementById(id);
+const status = $("status");
+
+function setStatus(text, level = "") {
+  status.textContent = text;
+  status.className = `status ${level}`;
+}
+
+const PHASES = ["runtime", "packages", "filterlab", "device", "ready"];
+
+function showPhases(session) {
+  const list = $("phases");
+  const seen = { gpu: new Set(), cpu: new Set() };
+  for (const name of PHASES) {
+    const li = document.createElement("li");
+    li.textContent = name;
+    li.dataset.phase = name;
+    li.dataset.testid = `phase-${name}`;
+    list.append(li);
+  }
+  session.addEventListener("phase", ({ detail }) => {
+    seen[detail.worker].add(detail.phase);
+    const li = list.querySelector(`[data-phase="${detail.phase}"]`);
+    // A phase is done for the page once the GPU worker has passed it (the device phase is GPU-only).
+    if (li && seen.gpu.has(detail.phase)) li.classList.add("done");
+    if (detail.phase !== "ready") setStatus(`${detail.label}… (${detail.worker} worker, ${detail.ms} ms)`);
+  });
+}
+
+async function main() {
+  const session = new Session();
+  const api = installApi(session);
+  showPhases(session);
+  const views = new Views(session, {
+    original: $("canvas-original"),
+    gpu: $("canvas-gpu"),
+    cpu: $("canvas-cpu"),
+    heatmap: $("canvas-heatmap"),
+    gpuNote: $("gpu-note"),
+    timings: $("timings"),
+    info: $("image-info"),
+  });
+  session.addEventListener("error", ({ detail }) => setStatus(detail.message, "error"));
+  session.addEventListener("crashed", ({ detail }) => setStatus(detail.message, "error"));
+  session.addEventListener("device", ({ detail }) => setStatus(detail.message, "warn"));
+
+  try {
+    await session.start();
+  } catch (err) {
+    setStatus(`Filter Lab could not start: ${err.message}`, "error");
+    api.fail(err);
+    return;
+  }
+  const gpu = session.gpuInfo;
+  const readyText = gpu.available
+    ? `Ready. GPU adapter: ${[gpu.adapter.vendor, gpu.adapter.architecture].filter(Boolean).join(" ") || "unknown"}.`
+    : `Ready, CPU only. ${gpu.reason} The CPU reference still runs.`;
+  views.setGpuAvailability(gpu);
+  setStatus(readyText, gpu.available ? "" : "warn");
+  status.dataset.gpu = gpu.available ? "available" : "unavailable";
+
+  const editor = new ChainEditor(session, $("chain"), $("add-op"), $("add-step"));
+  const refresh = () => {
+    if (!session.image) return;
+    session.process(session.chain).catch(() => {}); // errors reach the status line via "error"
+  };
+  editor.addEventListener("change", refresh);
+
+  const gain = $("heatmap-gain");
+  gain.addEventListener("input", () => {
+    session.gain = Math.round(10 ** Number(gain.value));
+    $("gain-value").textContent = String(session.gain);
+    refresh();
+  });
+
+  attachImageInput({
+    zone: $("drop-zone"),
+    input: $("file-input"),
+    onError: (message) => setStatus(message, "error"),
+    onBytes: async (bytes, name) => {
+      setStatus(`Decoding ${name}…`);
+      try {
+        await session.loadImage(bytes);
+        setStatus(readyText, gpu.available ? "" : "warn");
+        refresh();
+      } catch (err) {
+        setStatus(`${name}: ${err.message}`, "error");
+      }
+    },
+  });
+  api.ready();
+}
+
+main();

@@ -1,0 +1,116 @@
+// The app's state machine on the main thread: one image, one chain, two workers.
+// The UI and window.filterlab both go through here, so scripts see exactly what users see.
+import { isAbort, Latest, WorkerClient } from "./bridge.js";
+
+const PYODIDE_URL = new URL("pyodide/", document.baseURI).href;
+
+export class Session extends EventTarget {
+  constructor() {
+    super();
+    this.gpuInfo = { available: false, adapter: null, reason: "starting" };
+    this.image = null; // { info, bytes }
+    this.chain = [];
+    this.gain = 100;
+    this.latestGpu = new Latest();
+    this.latestCpu = new Latest();
+    this.generation = 0;
+  }
+
+  emit(type, detail) {
+    this.dispatchEvent(new CustomEvent(type, { detail }));
+  }
+
+  /** Start both workers; resolves when both report ready. */
+  async start() {
+    const onEvent = (worker) => (msg) => this.emit(msg.event, { worker, ...msg });
+    this.gpu = new WorkerClient(
+      new Worker(new URL("./workers/gpu.worker.js", import.meta.url), { type: "module", name: "gpu" }),
+      onEvent("gpu"),
+    );
+    this.cpu = new WorkerClient(
+      new Worker(new URL("./workers/cpu.worker.js", import.meta.url), { type: "module", name: "cpu" }),
+      onEvent("cpu"),
+    );
+    const gpuAllowed = "gpu" in navigator && Boolean(navigator.gpu);
+    const [gpuReady, cpuReady] = await Promise.all([
+      this.gpu.call("init", { pyodideURL: PYODIDE_URL, gpuAllowed }),
+      this.cpu.call("init", { pyodideURL: PYODIDE_URL }),
+    ]);
+    this.gpuInfo = gpuReady.gpu;
+    this.startup = { gpuMs: gpuReady.startupMs, cpuMs: cpuReady.startupMs };
+    this.catalog = await this.cpu.call("ops");
+    return this;
+  }
+
+  /** Decode `bytes` (an encoded image file) in both workers. Keeps the old image on failure. */
+  async loadImage(bytes) {
+    const copy = () => new Uint8Array(bytes);
+    const [cpuOut] = await Promise.all([
+      this.cpu.call("load", { bytes: copy() }),
+      this.gpuInfo.available ? this.gpu.call("load", { bytes: copy() }) : null,
+    ]);
+    this.image = { info: cpuOut.info, bytes };
+    this.generation++;
+    this.emit("image", { info: cpuOut.info, preview: cpuOut.preview });
+    return cpuOut.info;
+  }
+
+  /**
+   * Run the chain on the GPU (presenting it) and on the CPU, then compare.
+   * Newer calls abort older ones. Resolves to the combined result, or null if superseded.
+   */
+  async process(chain = this.chain, { compare = true, pixels = null, tol = 1e-5 } = {}) {
+    if (!this.image) throw new Error("No image is loaded yet: open or drop an image first.");
+    const chainJson = typeof chain === "string" ? chain : JSON.stringify(chain);
+    const gpuWanted = this.gpuInfo.available;
+    const needGpuPixels = gpuWanted && (compare || pixels === "gpu");
+    const result = {
+      width: this.image.info.width,
+      height: this.image.info.height,
+      channels: this.image.info.channels,
+      gpu: { available: this.gpuInfo.available, adapter: this.gpuInfo.adapter, reason: this.gpuInfo.reason },
+      metrics: null,
+      timings: {},
+    };
+    try {
+      const gpuRun = gpuWanted
+        ? this.latestGpu.run((signal) => this.gpu.call("run", { chain: chainJson, pixels: needGpuPixels }, { signal }))
+        : Promise.resolve(null);
+      const cpuRun = this.latestCpu.run((signal) =>
+        this.cpu.call("reference", { chain: chainJson, pixels: pixels === "cpu" }, { signal }));
+      const [gpuOut, cpuOut] = await Promise.all([gpuRun, cpuRun]);
+      this.emit("cpu-result", cpuOut);
+      if (gpuOut) {
+        result.timings = gpuOut.timings;
+        result.gpu.adapter = gpuOut.adapter;
+        for (const ev of gpuOut.events ?? []) this.emit("device", ev);
+        this.emit("gpu-result", gpuOut);
+      }
+      if (pixels === "cpu") {
+        result.pixels = cpuOut.pixels;
+      } else if (pixels === "gpu") {
+        if (!gpuOut) throw new Error(this.gpuInfo.reason || "The GPU is not available.");
+        result.pixels = compare ? gpuOut.pixels.slice() : gpuOut.pixels;
+      }
+      if (compare && gpuOut) {
+        const cmp = await this.latestCpu.run((signal) =>
+          this.cpu.call("compare", { pixels: gpuOut.pixels, tol, gain: this.gain },
+            { signal, transfer: [gpuOut.pixels.buffer] }));
+        result.metrics = {
+          maxAbsError: cmp.metrics.max_abs,
+          meanAbsError: cmp.metrics.mean_abs,
+          rmse: cmp.metrics.rmse,
+          psnr: cmp.metrics.psnr,
+          fractionOverTolerance: cmp.metrics.frac_over_tol,
+        };
+        this.emit("compare", { ...cmp, metrics: result.metrics });
+      }
+      this.emit("result", result);
+      return result;
+    } catch (err) {
+      if (isAbort(err)) return null;
+      this.emit("error", { message: err.message, kind: err.name });
+      throw err;
+    }
+  }
+}

@@ -1,0 +1,38 @@
+// Image input: drag-and-drop on the zone, the file picker, and paste anywhere on the page.
+// Hands the raw file bytes on; decoding happens in Python (Pillow) in the workers.
+
+const MAX_FILE_BYTES = 256 * 1024 * 1024;
+
+export function attachImageInput({ zone, input, onBytes, onError }) {
+  const take = async (file) => {
+    if (!file) return;
+    if (file.size > MAX_FILE_BYTES) {
+      onError(`${file.name}: the file is ${(file.size / 2 ** 20).toFixed(0)} MiB; the limit is ${MAX_FILE_BYTES / 2 ** 20} MiB.`);
+      return;
+    }
+    const bytes = new Uint8Array(await file.arrayBuffer());
+    await onBytes(bytes, file.name || "pasted image");
+  };
+
+  input.addEventListener("change", () => {
+    take(input.files?.[0]);
+    input.value = ""; // choosing the same file again still loads it
+  });
+  zone.addEventListener("dragover", (e) => {
+    e.preventDefault();
+    zone.classList.add("over");
+  });
+  zone.addEventListener("dragleave", () => zone.classList.remove("over"));
+  zone.addEventListener("drop", (e) => {
+    e.preventDefault();
+    zone.classList.remove("over");
+    take(e.dataTransfer?.files?.[0]);
+  });
+  zone.addEventListener("keydown", (e) => {
+    if (e.key === "Enter" || e.key === " ") input.click();
+  });
+  window.addEventListener("paste", (e) => {
+    const item = [...(e.clipboardData?.items ?? [])].find((i) => i.kind === "file");
+    if (item) take(item.getAsFile());
+  });
+}

@@ -1,0 +1,342 @@
+"""The catalog: every operation Filter Lab offers, described once.
+
+Each :class:`Op` names its parameters (type, range, default, step, unit), its reference
+function and the text the user interface shows. The UI builds its controls from
+:func:`describe`, :mod:`filterlab.chain` validates against it, and the GPU engine plans
+passes for exactly these operation and parameter names.
+
+Examples
+--------
+>>> list(OPS)
+['convolve', 'gaussian_blur', 'box_blur', 'unsharp_mask', 'edges', 'laplace']
+>>> OPS["gaussian_blur"].defaults()
+{'sigma': 2.0, 'truncate': 4.0, 'mode': 'reflect', 'cval': 0.0}
+"""
+
+import dataclasses
+from typing import Any, Callable
+
+from . import borders, kernels, reference
+
+__all__ = ["PARAM_KINDS", "Param", "Op", "OPS", "KERNEL_PRESETS", "describe"]
+
+#: The kinds of parameter, and what the UI shows for each: a slider for "float" and
+#: "int", a select for "choice", the kernel editor for "kernel".
+PARAM_KINDS = ("float", "int", "choice", "kernel")
+
+
+@dataclasses.dataclass(frozen=True)
+class Param:
+    """One parameter of an operation.
+
+    Attributes
+    ----------
+    name : str
+        Keyword passed to the reference function and used in chains.
+    kind : {"float", "int", "choice", "kernel"}
+        Value type. An "int" with a `step` only takes ``min + k * step`` (so
+        ``min=1, step=2`` means odd values); a "float" step is the slider's granularity.
+        A "kernel" is a square list of lists of numbers, odd size 1..31.
+    label : str
+        Short name for the user interface.
+    default : object
+        Value used when a chain omits the parameter.
+    min, max : float or int, optional
+        Inclusive range for "float" and "int".
+    step : float or int, optional
+        Slider step.
+    unit : str, optional
+        Unit shown next to the value, e.g. ``"px"``.
+    choices : tuple, optional
+        Allowed values of a "choice", in display order.
+    help : str, optional
+        One sentence for a tooltip.
+    """
+
+    name: str
+    kind: str
+    label: str
+    default: Any
+    min: Any = None
+    max: Any = None
+    step: Any = None
+    unit: str = ""
+    choices: tuple = ()
+    help: str = ""
+
+    def __post_init__(self):
+        if self.kind not in PARAM_KINDS:
+            raise ValueError(f"unknown parameter kind {self.kind!r}")
+
+    def describe(self):
+        """JSON-ready dict of every field (choices as a list)."""
+        out = dataclasses.asdict(self)
+        out["choices"] = list(self.choices)
+        out["default"] = _plain(self.default)
+        return out
+
+
+@dataclasses.dataclass(frozen=True)
+class Op:
+    """One operation.
+
+    Attributes
+    ----------
+    name : str
+        Identifier used in chains, the GPU engine and the UI.
+    label : str
+        Display name.
+    summary : str
+        One sentence saying what it does.
+    params : tuple of Param
+        Parameters in display order.
+    reference : callable
+        ``reference(image, **params)``: the NumPy implementation.
+    """
+
+    name: str
+    label: str
+    summary: str
+    params: tuple
+    reference: Callable
+
+    def param(self, name):
+        """The :class:`Param` called `name`; KeyError if there is none."""
+        for param in self.params:
+            if param.name == name:
+                return param
+        raise KeyError(name)
+
+    def defaults(self):
+        """A new dict of every parameter's default value."""
+        return {param.name: _plain(param.default) for param in self.params}
+
+    def describe(self):
+        """JSON-ready dict: name, label, summary and params."""
+        return {
+            "name": self.name,
+            "label": self.label,
+            "summary": self.summary,
+            "params": [param.describe() for param in self.params],
+        }
+
+
+def _plain(value):
+    """A fresh JSON-ready copy (kernels become lists of lists of floats)."""
+    if isinstance(value, (list, tuple)):
+        return [_plain(v) for v in value]
+    if hasattr(value, "tolist"):
+        return value.tolist()
+    return value
+
+
+def _kernel_list(array):
+    return [[float(v) for v in row] for row in array]
+
+
+#: Kernels offered by the kernel editor, by name.
+KERNEL_PRESETS = {
+    "identity": _kernel_list(kernels.identity(3)),
+    "box_blur": _kernel_list(kernels.box(3)),
+    "sharpen": _kernel_list(kernels.sharpen(1.0)),
+    "edge": _kernel_list(kernels.EDGE),
+    "emboss": _kernel_list(kernels.EMBOSS),
+    "sobel_x": _kernel_list(kernels.SOBEL_X),
+    "sobel_y": _kernel_list(kernels.SOBEL_Y),
+}
+
+_MODE = Param(
+    "mode",
+    "choice",
+    "Border",
+    "reflect",
+    choices=borders.MODES,
+    help="How pixels outside the image are read: reflect (edge repeated), mirror (edge "
+    "not repeated), nearest edge pixel, wrap around, or a constant value.",
+)
+_CVAL = Param(
+    "cval",
+    "float",
+    "Border value",
+    0.0,
+    min=0.0,
+    max=1.0,
+    step=0.01,
+    help="Value read outside the image when the border mode is constant.",
+)
+
+
+def _sigma(default):
+    return Param(
+        "sigma",
+        "float",
+        "Sigma",
+        default,
+        min=0.1,
+        max=16.0,
+        step=0.1,
+        unit="px",
+        help="Standard deviation of the Gaussian, in pixels.",
+    )
+
+
+_OPS = (
+    Op(
+        "convolve",
+        "Convolve",
+        "Convolve with a custom kernel (true convolution: the kernel is flipped).",
+        (
+            Param(
+                "kernel",
+                "kernel",
+                "Kernel",
+                KERNEL_PRESETS["identity"],
+                help="Square kernel of odd size 1 to 31; rank-1 kernels run as two "
+                "1-D passes.",
+            ),
+            _MODE,
+            _CVAL,
+        ),
+        reference.convolve,
+    ),
+    Op(
+        "gaussian_blur",
+        "Gaussian blur",
+        "Blur with a Gaussian of the given standard deviation.",
+        (
+            _sigma(2.0),
+            Param(
+                "truncate",
+                "float",
+                "Truncate",
+                4.0,
+                min=1.0,
+                max=6.0,
+                step=0.5,
+                unit="σ",
+                help="Kernel radius in standard deviations: int(truncate × sigma + 0.5).",
+            ),
+            _MODE,
+            _CVAL,
+        ),
+        reference.gaussian_blur,
+    ),
+    Op(
+        "box_blur",
+        "Box blur",
+        "Average over a square window.",
+        (
+            Param(
+                "size",
+                "int",
+                "Size",
+                3,
+                min=1,
+                max=63,
+                step=2,
+                unit="px",
+                help="Side of the window; odd sizes only.",
+            ),
+            _MODE,
+            _CVAL,
+        ),
+        reference.box_blur,
+    ),
+    Op(
+        "unsharp_mask",
+        "Unsharp mask",
+        "Sharpen by adding back the difference from a Gaussian blur (not clipped).",
+        (
+            _sigma(1.0),
+            Param(
+                "amount",
+                "float",
+                "Amount",
+                1.0,
+                min=0.0,
+                max=5.0,
+                step=0.05,
+                help="How much of the detail (image minus blur) to add back.",
+            ),
+            _MODE,
+            _CVAL,
+        ),
+        reference.unsharp_mask,
+    ),
+    Op(
+        "edges",
+        "Edges",
+        "Image gradient by the Sobel, Scharr or Prewitt operator.",
+        (
+            Param(
+                "operator",
+                "choice",
+                "Operator",
+                "sobel",
+                choices=reference.EDGE_OPERATORS,
+                help="Derivative kernel; unnormalised, as in scipy.ndimage.",
+            ),
+            Param(
+                "output",
+                "choice",
+                "Output",
+                "magnitude",
+                choices=reference.EDGE_OUTPUTS,
+                help="Gradient magnitude, or the signed derivative along x or y.",
+            ),
+            _MODE,
+            _CVAL,
+        ),
+        reference.edges,
+    ),
+    Op(
+        "laplace",
+        "Laplacian",
+        "Discrete Laplacian (sum of second derivatives).",
+        (
+            Param(
+                "neighbours",
+                "choice",
+                "Neighbours",
+                4,
+                choices=(4, 8),
+                help="4: up, down, left and right; 8: also the diagonals.",
+            ),
+            _MODE,
+            _CVAL,
+        ),
+        reference.laplace,
+    ),
+)
+
+#: Every operation, by name, in display order.
+OPS = {op.name: op for op in _OPS}
+
+
+def describe():
+    """The catalog as JSON-ready data, for the user interface.
+
+    Returns
+    -------
+    list of dict
+        One dict per operation, in display order: ``name``, ``label``, ``summary`` and
+        ``params``, a list of dicts with every :class:`Param` field. A parameter of kind
+        "kernel" also carries ``presets``: :data:`KERNEL_PRESETS`.
+
+    Examples
+    --------
+    >>> import json
+    >>> ops = describe()
+    >>> ops[0]["params"][0]["presets"]["sharpen"][1]
+    [-1.0, 5.0, -1.0]
+    >>> len(json.dumps(ops)) > 0
+    True
+    """
+    out = []
+    for op in OPS.values():
+        entry = op.describe()
+        for param in entry["params"]:
+            if param["kind"] == "kernel":
+                param["presets"] = {name: _plain(k) for name, k in KERNEL_PRESETS.items()}
+        out.append(entry)
+    return out

@@ -1,0 +1,455 @@
+"""Encode a filter chain as WebGPU compute passes and run it in one submit.
+
+Data path
+---------
+1. **Upload** (once per image and device): the H×W×C array is written as it lies in memory,
+   8-bit, 16-bit or float32, straight from NumPy's buffer into a storage buffer. ``unpack``
+   widens it on the GPU to the working layout.
+2. **Working layout**: ``array<vec4<f32>>``, one RGBA pixel per element. Fewer channels are
+   widened by one lane rule: L -> (l, l, l, 1), LA -> (l, l, l, a), RGB -> (r, g, b, 1). Filters
+   process the colour lanes and write alpha back unchanged, the same rule as the reference.
+3. **Chain**: each step becomes one or more passes that ping-pong between pooled working
+   buffers; every pass of the chain (and the present pass) goes into one command encoder and
+   one ``queue.submit``.
+4. **Present**: a render pass draws the final buffer on the worker's canvas; no readback.
+5. **Readback**, only on request: ``pack`` narrows the result back to H×W×C float32 and the
+   mapped bytes are copied into a preallocated NumPy array. ``per_stage`` does the same for the
+   output of every step.
+
+Timings come from timestamp queries when the device has ``timestamp-query``; otherwise the
+GPU time is the wall time from submit to ``onSubmittedWorkDone``, labelled as such.
+"""
+
+from __future__ import annotations
+
+import struct
+import time
+from dataclasses import dataclass, field
+
+import js
+import numpy as np
+from pyodide.ffi import JsException, create_proxy, to_js
+
+from .. import borders, kernels
+from ..chain import Step
+from .device import GPUDevice, js_object
+from .resources import Resources
+
+# Workgroup shapes, the one place they are set. Each is passed to its shader as override
+# constants, and the dispatch sizes below are derived from the same numbers.
+WORKGROUPS: dict[str, dict[str, int]] = {
+    "convolve": {"WG_X": 16, "WG_Y": 16},
+    "separable": {"WG_SIZE": 128},
+    "edges": {"WG_X": 16, "WG_Y": 16},
+    "laplace": {"WG_X": 16, "WG_Y": 16},
+    "unsharp": {"WG_SIZE": 256},
+    "unpack": {"WG_SIZE": 256},
+    "pack": {"WG_SIZE": 256},
+    "display": {"WG_SIZE": 256},
+}
+# Workgroup-memory sizes are compiled in; radii are rounded up to one of these so slider moves
+# reuse a few pipelines instead of compiling one per radius.
+_RADIUS_BUCKETS = (1, 2, 4, 8, 16, 32, 64, 128)
+MAX_SEPARABLE_RADIUS = _RADIUS_BUCKETS[-1]
+MAX_KERNEL_RADIUS = kernels.MAX_SIZE // 2
+
+_FORMATS = {np.dtype(np.uint8): 0, np.dtype(np.uint16): 1, np.dtype(np.float32): 2}
+_EDGE_TAPS = {name: kernels.DERIVATIVE_FACTORS[name][0] for name in ("sobel", "scharr", "prewitt")}
+_EDGE_OUTPUTS = ("magnitude", "x", "y")
+
+
+def _usage(*names: str) -> int:
+    flags = 0
+    for name in names:
+        flags |= int(getattr(js.GPUBufferUsage, name))
+    return flags
+
+
+def _bucket(radius: int) -> int:
+    return next(b for b in _RADIUS_BUCKETS if b >= radius)
+
+
+def _ceil_div(a: int, b: int) -> int:
+    return -(-a // b)
+
+
+@dataclass
+class Pass:
+    """One compute dispatch: a shader, its uniform bytes, optional weights, and buffers."""
+
+    label: str
+    shader: str
+    constants: dict[str, int]
+    params: bytes
+    inputs: tuple[str, ...]
+    output: str
+    dispatch: tuple[int, int]
+    weights: np.ndarray | None = None
+
+
+@dataclass
+class RunResult:
+    output: np.ndarray | None
+    stages: list[np.ndarray] = field(default_factory=list)
+    timings: dict = field(default_factory=dict)
+    display: np.ndarray | None = None  # H×W×4 uint8, when presenting by readback
+
+
+class Planner:
+    """Turns validated chain steps into passes for a width × height image."""
+
+    def __init__(self, width: int, height: int):
+        self.width = width
+        self.height = height
+        self.passes: list[Pass] = []
+
+    def _grid(self, shader: str) -> tuple[int, int]:
+        wg = WORKGROUPS[shader]
+        if "WG_X" in wg:
+            return _ceil_div(self.width, wg["WG_X"]), _ceil_div(self.height, wg["WG_Y"])
+        return _ceil_div(self.width, wg["WG_SIZE"]), self.height
+
+    def _head(self, mode: str, cval: float) -> bytes:
+        return struct.pack("<IIIf", self.width, self.height, borders.MODES.index(mode), float(cval))
+
+    def add(self, label, shader, params, inputs, output, *, constants=None, weights=None):
+        const = dict(WORKGROUPS[shader], **(constants or {}))
+        self.passes.append(Pass(label, shader, const, params, tuple(inputs), output, self._grid(shader), weights))
+
+    def separable(self, label, column, row, mode, cval, src, tmp, dst):
+        """Two 1-D passes, x then y, equal to the 2-D kernel outer(column, row)."""
+        row = np.asarray(row, np.float32)
+        column = np.asarray(column, np.float32)
+        for axis, taps, border_value, a, b in (
+            (0, row, cval, src, tmp),
+            (1, column, cval * float(np.sum(row, dtype=np.float64)), tmp, dst),
+        ):
+            radius = len(taps) // 2
+            params = self._head(mode, border_value) + struct.pack("<I", radius)
+            self.add(f"{label} {'xy'[axis]}", "separable", params, [a], b,
+                     constants={"AXIS": axis, "MAX_RADIUS": _bucket(radius)}, weights=taps)
+
+    def correlate(self, label, kernel, mode, cval, src, tmp, dst):
+        kernel = np.asarray(kernel, np.float64)
+        split = kernels.separate(kernel)
+        if split is not None:
+            self.separable(label, split[0], split[1], mode, cval, src, tmp, dst)
+            return
+        radius = kernel.shape[0] // 2
+        params = self._head(mode, cval) + struct.pack("<I", radius)
+        self.add(label, "convolve", params, [src], dst,
+                 constants={"MAX_RADIUS": _bucket(radius)}, weights=kernel.astype(np.float32).ravel())
+
+    def step(self, index: int, step: Step, src: str, free: list[str]) -> str:
+        """Add the passes of one step reading ``src``; return the buffer holding its output."""
+        p = step.params
+        label = f"{index + 1}:{step.op}"
+        out, tmp = free[0], free[1]
+        mode, cval = p.get("mode", "reflect"), p.get("cval", 0.0)
+        if step.op == "convolve":
+            flipped = np.asarray(p["kernel"], np.float64)[::-1, ::-1]
+            self.correlate(label, flipped, mode, cval, src, tmp, out)
+        elif step.op == "gaussian_blur":
+            taps = kernels.gaussian_1d(p["sigma"], truncate=p["truncate"])
+            self.separable(label, taps, taps, mode, cval, src, tmp, out)
+        elif step.op == "box_blur":
+            taps = kernels.box_1d(p["size"])
+            self.separable(label, taps, taps, mode, cval, src, tmp, out)
+        elif step.op == "unsharp_mask":
+            taps = kernels.gaussian_1d(p["sigma"], truncate=4.0)
+            self.separable(f"{label} blur", taps, taps, mode, cval, src, out, tmp)
+            params = struct.pack("<IIfI", self.width, self.height, float(p["amount"]), 0)
+            self.add(label, "unsharp", params, [src, tmp], out)
+        elif step.op == "edges":
+            params = (self._head(mode, cval)
+                      + struct.pack("<IIII", _EDGE_OUTPUTS.index(p["output"]), 0, 0, 0)
+                      + struct.pack("<4f", *_EDGE_TAPS[p["operator"]], 0.0))
+            self.add(label, "edges", params, [src], out)
+        elif step.op == "laplace":
+            params = self._head(mode, cval) + struct.pack("<I", int(p["neighbours"]))
+            self.add(label, "laplace", params, [src], out)
+        else:  # the catalog and this planner must list the same operations
+            raise ValueError(f"the GPU engine has no plan for operation {step.op!r}")
+        return out
+
+
+class Engine:
+    """Runs validated chains on one uploaded image.
+
+    Examples
+    --------
+    >>> engine = Engine(GPUDevice())              # doctest: +SKIP
+    >>> engine.load(pixels_uint8)                 # doctest: +SKIP
+    >>> result = await engine.run(steps, readback=True)  # doctest: +SKIP
+    """
+
+    def __init__(self, gpu: GPUDevice):
+        self.gpu = gpu
+        self.resources = Resources(gpu)
+        self._source: np.ndarray | None = None
+        self._uploaded = False
+        self._canvas = None
+        self._context = None
+        self._context_device = None
+        self.present_mode = "none"
+        self.present_note = ""
+        gpu.on_reset(self._forget_upload)
+
+    def _forget_upload(self) -> None:
+        self._uploaded = False
+        self._context_device = None
+
+    # -- inputs -------------------------------------------------------------------------------
+
+    def load(self, pixels: np.ndarray) -> None:
+        """Take a new H×W×C image (uint8, uint16 or float32); it is uploaded on the next run."""
+        if pixels.ndim != 3 or pixels.shape[2] not in (1, 2, 3, 4):
+            raise ValueError(f"expected an H×W×C image with 1 to 4 channels, got shape {pixels.shape}")
+        if pixels.dtype not in _FORMATS:
+            raise ValueError(f"unsupported pixel type {pixels.dtype}")
+        self._source = np.ascontiguousarray(pixels)
+        self._uploaded = False
+
+    async def set_canvas(self, canvas) -> str:
+        """Present results on this OffscreenCanvas from now on; return the present mode.
+
+        The canvas is tried once with a cleared frame. Where the browser cannot present a
+        WebGPU canvas (some software adapters lose the device on it), results are shown by an
+        8-bit readback instead (``present_mode == "readback"``), on a fresh device.
+        """
+        self._canvas = canvas
+        self._context = canvas.getContext("webgpu") if canvas is not None else None
+        self._context_device = None
+        self.present_mode = "readback"
+        if self._context is None:
+            self.present_note = "no canvas context"
+            return self.present_mode
+        device = await self.gpu.acquire()
+        self.gpu.expect_loss()
+        try:
+            self._configure(device)
+            encoder = device.createCommandEncoder()
+            render = encoder.beginRenderPass(js_object({"colorAttachments": [{
+                "view": self._context.getCurrentTexture().createView(),
+                "loadOp": "clear", "storeOp": "store", "clearValue": {"r": 0, "g": 0, "b": 0, "a": 0}}]}))
+            render.end()
+            device.queue.submit(to_js([encoder.finish()]))
+            await device.queue.onSubmittedWorkDone()
+            self.present_mode = "canvas"
+            self.gpu.expect_loss(False)
+        except JsException as exc:
+            self.gpu.replace()
+            self.present_note = f"canvas presentation failed ({exc}); showing results by readback"
+            self._context.unconfigure()
+            self._context = None
+        return self.present_mode
+
+    def _configure(self, device) -> None:
+        if self._context_device is not device:
+            self._context.configure(js_object({
+                "device": device,
+                "format": js.navigator.gpu.getPreferredCanvasFormat(),
+                "alphaMode": "premultiplied",
+            }))
+            self._context_device = device
+
+    @property
+    def geometry(self) -> tuple[int, int, int]:
+        h, w, c = self._source.shape
+        return w, h, c
+
+    # -- running ------------------------------------------------------------------------------
+
+    async def run(self, steps: list[Step], *, readback: bool = False, per_stage: bool = False,
+                  present: bool = True) -> RunResult:
+        if self._source is None:
+            raise ValueError("No image is loaded.")
+        t0 = time.perf_counter()
+        device = await self.gpu.acquire()
+        w, h, c = self.geometry
+        res = self.resources
+        res.set_geometry((w, h, c, self._source.dtype.str))
+        timings: dict = {}
+
+        t_up = time.perf_counter()
+        uploaded_now = not self._uploaded
+        if uploaded_now:
+            self._upload(device)
+        timings["upload_ms"] = (time.perf_counter() - t_up) * 1e3 if uploaded_now else 0.0
+
+        plan = Planner(w, h)
+        work = ["work0", "work1", "work2"]
+        for name in work:
+            res.buffer(name, w * h * 16, _usage("STORAGE", "COPY_SRC"))
+        current = "work0"
+        plan.add("unpack", "unpack", struct.pack("<IIII", w, h, c, _FORMATS[self._source.dtype]),
+                 ["upload"], current)
+        packed: list[str] = []
+        for i, step in enumerate(s for s in steps if s.enabled):
+            current = plan.step(i, step, current, [b for b in work if b != current])
+            if per_stage:
+                packed.append(self._add_pack(plan, current, f"stage{i}"))
+        if readback and not packed:
+            packed.append(self._add_pack(plan, current, "result"))
+        display = present and self.present_mode == "readback"
+        if display:
+            res.buffer("display", w * h * 4, _usage("STORAGE", "COPY_SRC"))
+            plan.add("display", "display", struct.pack("<IIII", w, h, 0, 0), [current], "display")
+
+        size = w * h * c * 4
+        staging = [res.create_buffer(size, _usage("MAP_READ", "COPY_DST"), f"{name} staging") for name in packed]
+        display_staging = res.create_buffer(w * h * 4, _usage("MAP_READ", "COPY_DST"), "display staging") if display else None
+        query = self._timestamp_queries(len(plan.passes))
+        try:
+            self.gpu.push_scopes()
+            try:
+                encoder = device.createCommandEncoder()
+                for n, p in enumerate(plan.passes):
+                    self._encode(device, encoder, n, p, query)
+                for name, target in zip(packed, staging):
+                    encoder.copyBufferToBuffer(res._pool[name], 0, target, 0, size)
+                if display:
+                    encoder.copyBufferToBuffer(res._pool["display"], 0, display_staging, 0, w * h * 4)
+                if query is not None:
+                    encoder.resolveQuerySet(query["set"], 0, query["count"], query["resolve"], 0)
+                    encoder.copyBufferToBuffer(query["resolve"], 0, query["read"], 0, query["count"] * 8)
+                if present and self.present_mode == "canvas":
+                    self._encode_present(device, encoder, current)
+                t_submit = time.perf_counter()
+                device.queue.submit(to_js([encoder.finish()]))
+            finally:
+                await self.gpu.pop_scopes("the filter chain")
+            if query is None:
+                await device.queue.onSubmittedWorkDone()
+                timings["gpu_ms"] = (time.perf_counter() - t_submit) * 1e3
+                timings["gpu_clock"] = "wall"
+                timings["passes"] = []
+            t_read = time.perf_counter()
+            stages = [await self._read(target, (h, w, c), np.float32) for target in staging]
+            timings["readback_ms"] = (time.perf_counter() - t_read) * 1e3 if staging else 0.0
+            frame = await self._read(display_staging, (h, w, 4), np.uint8) if display else None
+            if query is not None:
+                ns = await self._read_timestamps(query)
+                timings["passes"] = [
+                    {"label": p.label, "ms": float(ns[2 * i + 1] - ns[2 * i]) / 1e6}
+                    for i, p in enumerate(plan.passes)
+                ]
+                timings["gpu_ms"] = float(ns[-1] - ns[0]) / 1e6
+                timings["gpu_clock"] = "timestamp"
+        finally:
+            for target in staging + ([display_staging] if display else []):
+                res.destroy_buffer(target)
+            if query is not None:
+                query["set"].destroy()
+                res.destroy_buffer(query["resolve"])
+                res.destroy_buffer(query["read"])
+        timings["total_ms"] = (time.perf_counter() - t0) * 1e3
+        return RunResult(output=stages[-1] if readback and stages else None,
+                         stages=stages if per_stage else [], timings=timings, display=frame)
+
+    def _upload(self, device) -> None:
+        src = self._source
+        buffer = self.resources.buffer("upload", src.nbytes, _usage("STORAGE", "COPY_DST"))
+        # Hand WebGPU a view of NumPy's own memory: no copy on the Python side.
+        flat = src.reshape(-1).view(np.uint8)
+        proxy = create_proxy(flat)
+        view = proxy.getBuffer("u8")
+        try:
+            whole = (flat.size // 4) * 4
+            if whole:
+                device.queue.writeBuffer(buffer, 0, view.data, 0, whole)
+            if whole != flat.size:  # writeBuffer sizes are multiples of 4: pad the tail word
+                tail = np.zeros(4, np.uint8)
+                tail[: flat.size - whole] = flat[whole:]
+                device.queue.writeBuffer(buffer, whole, to_js(tail.tobytes()))
+        finally:
+            view.release()
+            proxy.destroy()
+        self._uploaded = True
+
+    def _add_pack(self, plan: Planner, src: str, name: str) -> str:
+        w, h, c = self.geometry
+        self.resources.buffer(name, w * h * c * 4, _usage("STORAGE", "COPY_SRC"))
+        plan.add(f"pack {name}", "pack", struct.pack("<IIII", w, h, c, 0), [src], name)
+        return name
+
+    def _encode(self, device, encoder, n: int, p: Pass, query) -> None:
+        res = self.resources
+        pipeline = res.compute_pipeline(p.shader, p.constants)
+        params_name = f"params{n}"
+        res.buffer(params_name, 256, _usage("UNIFORM", "COPY_DST"))
+        device.queue.writeBuffer(res._pool[params_name], 0, to_js(p.params))
+        entries = [(0, params_name)] + [(1 + i, name) for i, name in enumerate(p.inputs)]
+        entries.append((1 + len(p.inputs), p.output))
+        if p.weights is not None:
+            weights_name = f"weights{n}"
+            res.buffer(weights_name, max(p.weights.nbytes, 4096), _usage("STORAGE", "COPY_DST"))
+            device.queue.writeBuffer(res._pool[weights_name], 0, to_js(p.weights.tobytes()))
+            entries.append((len(entries), weights_name))
+        key = (p.shader, tuple(sorted(p.constants.items())))
+        group = res.bind_group(key, pipeline, entries)
+        descriptor = {"label": p.label}
+        if query is not None:
+            descriptor["timestampWrites"] = {
+                "querySet": query["set"],
+                "beginningOfPassWriteIndex": 2 * n,
+                "endOfPassWriteIndex": 2 * n + 1,
+            }
+        compute = encoder.beginComputePass(js_object(descriptor))
+        compute.setPipeline(pipeline)
+        compute.setBindGroup(0, group)
+        compute.dispatchWorkgroups(*p.dispatch)
+        compute.end()
+
+    def _encode_present(self, device, encoder, src: str) -> None:
+        w, h, _ = self.geometry
+        res = self.resources
+        fmt = js.navigator.gpu.getPreferredCanvasFormat()
+        self._configure(device)
+        if self._canvas.width != w or self._canvas.height != h:
+            self._canvas.width = w
+            self._canvas.height = h
+        pipeline = res.render_pipeline("present", fmt)
+        res.buffer("present_params", 256, _usage("UNIFORM", "COPY_DST"))
+        device.queue.writeBuffer(res._pool["present_params"], 0, to_js(struct.pack("<IIII", w, h, 0, 0)))
+        group = res.bind_group(("present", fmt), pipeline, [(0, "present_params"), (1, src)])
+        target = self._context.getCurrentTexture().createView()
+        render = encoder.beginRenderPass(js_object({
+            "colorAttachments": [{"view": target, "loadOp": "clear", "storeOp": "store",
+                                  "clearValue": {"r": 0, "g": 0, "b": 0, "a": 0}}],
+        }))
+        render.setPipeline(pipeline)
+        render.setBindGroup(0, group)
+        render.draw(3)
+        render.end()
+
+    def _timestamp_queries(self, count: int):
+        if "timestamp-query" not in self.gpu.features or count == 0:
+            return None
+        device = self.gpu._device
+        n = 2 * count
+        return {
+            "count": n,
+            "set": device.createQuerySet(js_object({"type": "timestamp", "count": n})),
+            "resolve": self.resources.create_buffer(n * 8, _usage("QUERY_RESOLVE", "COPY_SRC"), "timestamps"),
+            "read": self.resources.create_buffer(n * 8, _usage("MAP_READ", "COPY_DST"), "timestamps read"),
+        }
+
+    async def _read(self, staging, shape, dtype) -> np.ndarray:
+        out = np.empty(shape, dtype)
+        kind = js.Float32Array if dtype == np.float32 else js.Uint8Array
+        await staging.mapAsync(js.GPUMapMode.READ)
+        try:
+            kind.new(staging.getMappedRange(), 0, out.size).assign_to(out.reshape(-1))
+        finally:
+            staging.unmap()
+        return out
+
+    async def _read_timestamps(self, query) -> np.ndarray:
+        out = np.empty(query["count"], np.uint64)
+        await query["read"].mapAsync(js.GPUMapMode.READ)
+        try:
+            js.BigUint64Array.new(query["read"].getMappedRange()).assign_to(out)
+        finally:
+            query["read"].unmap()
+        return out.astype(np.int64)

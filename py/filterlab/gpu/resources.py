@@ -1,0 +1,169 @@
+"""GPU resource lifetimes: shader modules, pipelines, buffers and bind groups.
+
+* Shader modules and pipelines are cached per (shader, override constants) for the life of
+  the device. A shader is its own file from ``shaders/`` with its named ``lib/`` snippets
+  prepended, in the order given: one explicit prelude, no preprocessor.
+* Buffers are pooled per image geometry. :meth:`Resources.set_geometry` destroys the pool when
+  the image size changes; :meth:`Resources.reset` drops everything after a device loss.
+* Every buffer is created and destroyed here, so :attr:`Resources.live_buffers` is the exact
+  number of GPU buffers the app holds.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import js
+
+from .device import GPUDevice, js_object
+
+# Which lib/ snippets each shader needs, in order.
+PRELUDES: dict[str, tuple[str, ...]] = {
+    "convolve": ("border", "image"),
+    "separable": ("border", "image"),
+    "edges": ("border", "image"),
+    "laplace": ("border", "image"),
+    "unsharp": ("image",),
+    "unpack": (),
+    "pack": (),
+    "present": (),
+    "display": (),
+}
+
+_shader_dir = Path(__file__).resolve().parents[3] / "shaders"
+
+
+def set_shader_dir(path: str | Path) -> None:
+    """Point the loader at the folder holding the ``.wgsl`` files (the worker's copy)."""
+    global _shader_dir
+    _shader_dir = Path(path)
+
+
+def shader_source(name: str) -> str:
+    """The full WGSL text of shader ``name``: its prelude snippets, then its own file."""
+    parts = [(_shader_dir / "lib" / f"{lib}.wgsl").read_text() for lib in PRELUDES[name]]
+    parts.append((_shader_dir / f"{name}.wgsl").read_text())
+    return "\n".join(parts)
+
+
+class Resources:
+    """Caches and pools for one :class:`GPUDevice`."""
+
+    def __init__(self, gpu: GPUDevice):
+        self._gpu = gpu
+        self._modules: dict[str, Any] = {}
+        self._pipelines: dict[tuple, Any] = {}
+        self._pool: dict[str, Any] = {}
+        self._bind_groups: dict[tuple, Any] = {}
+        self._geometry: tuple | None = None
+        self.live_buffers = 0
+        gpu.on_reset(self.reset)
+
+    @property
+    def device(self):
+        return self._gpu._device
+
+    # -- pipelines ----------------------------------------------------------------------------
+
+    def module(self, name: str):
+        if name not in self._modules:
+            self._modules[name] = self.device.createShaderModule(
+                js_object({"code": shader_source(name), "label": name})
+            )
+        return self._modules[name]
+
+    def compute_pipeline(self, name: str, constants: dict[str, int]):
+        key = ("compute", name, tuple(sorted(constants.items())))
+        if key not in self._pipelines:
+            self._pipelines[key] = self.device.createComputePipeline(js_object({
+                "label": f"{name} {constants}",
+                "layout": "auto",
+                "compute": {"module": self.module(name), "entryPoint": "main", "constants": constants},
+            }))
+        return self._pipelines[key]
+
+    def render_pipeline(self, name: str, format: str):
+        key = ("render", name, format)
+        if key not in self._pipelines:
+            module = self.module(name)
+            self._pipelines[key] = self.device.createRenderPipeline(js_object({
+                "label": name,
+                "layout": "auto",
+                "vertex": {"module": module, "entryPoint": "vs"},
+                "fragment": {"module": module, "entryPoint": "fs", "targets": [{"format": format}]},
+                "primitive": {"topology": "triangle-list"},
+            }))
+        return self._pipelines[key]
+
+    # -- buffers ------------------------------------------------------------------------------
+
+    def create_buffer(self, size: int, usage: int, label: str):
+        """A new buffer the caller owns and must pass to :meth:`destroy_buffer`."""
+        buffer = self.device.createBuffer(js_object({"size": _align4(size), "usage": usage, "label": label}))
+        self.live_buffers += 1
+        return buffer
+
+    def destroy_buffer(self, buffer) -> None:
+        buffer.destroy()
+        self.live_buffers -= 1
+
+    def set_geometry(self, geometry: tuple) -> None:
+        """Drop pooled buffers and bind groups when the image geometry changes."""
+        if geometry != self._geometry:
+            self._release_pool()
+            self._geometry = geometry
+
+    def buffer(self, key: str, size: int, usage: int):
+        """A pooled buffer, reused while the geometry stays the same."""
+        buffer = self._pool.get(key)
+        if buffer is None or int(buffer.size) < _align4(size):
+            if buffer is not None:
+                self._drop_bind_groups_of(key)
+                self.destroy_buffer(buffer)
+            buffer = self._pool[key] = self.create_buffer(size, usage, key)
+        return buffer
+
+    def bind_group(self, pipeline_key: tuple, pipeline, entries: list[tuple[int, str]]):
+        """A cached bind group of pooled buffers, named by their pool keys."""
+        key = (pipeline_key, tuple(entries))
+        group = self._bind_groups.get(key)
+        if group is None:
+            group = self._bind_groups[key] = self.device.createBindGroup(js_object({
+                "layout": pipeline.getBindGroupLayout(0),
+                "entries": [{"binding": b, "resource": {"buffer": self._pool[name]}} for b, name in entries],
+            }))
+        return group
+
+    def _drop_bind_groups_of(self, name: str) -> None:
+        for key in [k for k in self._bind_groups if any(n == name for _, n in k[1])]:
+            del self._bind_groups[key]
+
+    def _release_pool(self) -> None:
+        self._bind_groups.clear()
+        for buffer in self._pool.values():
+            self.destroy_buffer(buffer)
+        self._pool.clear()
+
+    def reset(self) -> None:
+        """Forget everything built on a device that is gone (its buffers went with it)."""
+        self._bind_groups.clear()
+        self.live_buffers -= len(self._pool)
+        self._pool.clear()
+        self._pipelines.clear()
+        self._modules.clear()
+        self._geometry = None
+
+    def destroy(self) -> None:
+        """Release every pooled buffer and cache now."""
+        self._release_pool()
+        self._pipelines.clear()
+        self._modules.clear()
+        self._geometry = None
+
+
+def _align4(size: int) -> int:
+    return max(4, (int(size) + 3) & ~3)
+
+
+BufferUsage = getattr(js, "GPUBufferUsage", None)

@@ -1,0 +1,401 @@
+"""Kernel builders, fixed kernels and separability.
+
+Kernels are 2-D float arrays applied by *correlation* (as :func:`scipy.ndimage.correlate`)
+unless a function says otherwise: the output at ``(y, x)`` is
+``sum(kernel[dy, dx] * image[y + dy - r, x + dx - r])``. Axis 0 is y (rows, downwards),
+axis 1 is x (columns, to the right).
+
+The derivative kernels follow scipy.ndimage's unnormalised convention. ``SOBEL_X`` is
+``outer([1, 2, 1], [-1, 0, 1])``: it differentiates along axis 1 (x) and smooths along
+axis 0, and is positive where intensity increases to the right. ``*_Y`` is the transpose.
+
+Examples
+--------
+>>> SOBEL_X.tolist()
+[[-1.0, 0.0, 1.0], [-2.0, 0.0, 2.0], [-1.0, 0.0, 1.0]]
+>>> col, row = separate(SOBEL_X)
+>>> bool(np.allclose(np.outer(col, row), SOBEL_X))
+True
+"""
+
+import math
+
+import numpy as np
+
+__all__ = [
+    "KernelError",
+    "MAX_SIZE",
+    "SOBEL_X",
+    "SOBEL_Y",
+    "SCHARR_X",
+    "SCHARR_Y",
+    "PREWITT_X",
+    "PREWITT_Y",
+    "LAPLACE_4",
+    "LAPLACE_8",
+    "EMBOSS",
+    "EDGE",
+    "DERIVATIVE_FACTORS",
+    "gaussian_1d",
+    "gaussian",
+    "box_1d",
+    "box",
+    "identity",
+    "sharpen",
+    "sobel",
+    "scharr",
+    "prewitt",
+    "laplacian",
+    "emboss",
+    "validate",
+    "separate",
+]
+
+#: Largest kernel side accepted by :func:`validate` (and by the GPU engine).
+MAX_SIZE = 31
+
+
+class KernelError(ValueError):
+    """A kernel is malformed: not square, even or too large, or not finite."""
+
+
+def _frozen(values):
+    array = np.array(values, dtype=np.float64)
+    array.setflags(write=False)
+    return array
+
+
+_DERIVATIVE = (-1.0, 0.0, 1.0)
+
+#: The 1-D factors of each derivative operator: ``(smoothing, derivative)``.
+#: The X kernel is ``outer(smoothing, derivative)``, the Y kernel its transpose.
+DERIVATIVE_FACTORS = {
+    "sobel": ((1.0, 2.0, 1.0), _DERIVATIVE),
+    "scharr": ((3.0, 10.0, 3.0), _DERIVATIVE),
+    "prewitt": ((1.0, 1.0, 1.0), _DERIVATIVE),
+}
+
+SOBEL_X = _frozen(np.outer(*DERIVATIVE_FACTORS["sobel"]))
+SOBEL_Y = _frozen(SOBEL_X.T)
+SCHARR_X = _frozen(np.outer(*DERIVATIVE_FACTORS["scharr"]))
+SCHARR_Y = _frozen(SCHARR_X.T)
+PREWITT_X = _frozen(np.outer(*DERIVATIVE_FACTORS["prewitt"]))
+PREWITT_Y = _frozen(PREWITT_X.T)
+
+#: 4-neighbour Laplacian, the stencil of :func:`scipy.ndimage.laplace` in 2-D.
+LAPLACE_4 = _frozen([[0, 1, 0], [1, -4, 1], [0, 1, 0]])
+#: 8-neighbour Laplacian.
+LAPLACE_8 = _frozen([[1, 1, 1], [1, -8, 1], [1, 1, 1]])
+#: Emboss: light from the top left. Sums to 1, so flat areas keep their value.
+EMBOSS = _frozen([[-2, -1, 0], [-1, 1, 1], [0, 1, 2]])
+#: Edge detector: the negated 8-neighbour Laplacian. Sums to 0.
+EDGE = _frozen(-LAPLACE_8)
+
+
+def _check_positive(name, value):
+    if isinstance(value, bool) or not isinstance(value, (int, float, np.number)):
+        raise KernelError(f"{name} must be a number, got {value!r}")
+    value = float(value)
+    if not math.isfinite(value) or value <= 0:
+        raise KernelError(f"{name} must be a positive finite number, got {value:g}")
+    return value
+
+
+def _check_odd_size(size, largest=None):
+    if isinstance(size, bool) or not isinstance(size, (int, np.integer)):
+        raise KernelError(f"size must be an integer, got {size!r}")
+    size = int(size)
+    if size < 1 or size % 2 == 0:
+        raise KernelError(f"size must be a positive odd integer, got {size}")
+    if largest is not None and size > largest:
+        raise KernelError(f"size must be at most {largest}, got {size}")
+    return size
+
+
+def gaussian_1d(sigma, *, truncate=4.0):
+    """Normalised 1-D Gaussian, exactly as :func:`scipy.ndimage.gaussian_filter1d` builds it.
+
+    Parameters
+    ----------
+    sigma : float
+        Standard deviation in pixels, > 0.
+    truncate : float, optional
+        Cut the kernel at this many standard deviations. The radius is
+        ``int(truncate * sigma + 0.5)``, as in scipy.ndimage.
+
+    Returns
+    -------
+    ndarray of float64, shape (2 * radius + 1,)
+        Weights summing to 1.
+
+    Examples
+    --------
+    >>> w = gaussian_1d(1.0, truncate=2.0)
+    >>> w.shape, round(float(w.sum()), 12)
+    ((5,), 1.0)
+    """
+    sigma = _check_positive("sigma", sigma)
+    truncate = _check_positive("truncate", truncate)
+    radius = int(truncate * sigma + 0.5)
+    x = np.arange(-radius, radius + 1)
+    phi = np.exp(-0.5 / (sigma * sigma) * x**2)
+    return phi / phi.sum()
+
+
+def gaussian(sigma, *, truncate=4.0):
+    """Normalised 2-D Gaussian: the outer product of :func:`gaussian_1d` with itself.
+
+    Examples
+    --------
+    >>> gaussian(0.5).shape
+    (5, 5)
+    """
+    w = gaussian_1d(sigma, truncate=truncate)
+    return np.outer(w, w)
+
+
+def box_1d(size):
+    """1-D mean filter of odd `size`: ``size`` weights of ``1 / size``.
+
+    Examples
+    --------
+    >>> box_1d(3).tolist() == [1 / 3] * 3
+    True
+    """
+    size = _check_odd_size(size)
+    return np.full(size, 1.0 / size)
+
+
+def box(size):
+    """2-D mean filter of odd `size`: weights ``1 / size**2``.
+
+    Examples
+    --------
+    >>> float(box(3).sum())
+    1.0
+    """
+    w = box_1d(size)
+    return np.outer(w, w)
+
+
+def identity(size=3):
+    """Kernel of odd `size` with a single 1 in the centre.
+
+    Examples
+    --------
+    >>> identity(3).tolist()
+    [[0.0, 0.0, 0.0], [0.0, 1.0, 0.0], [0.0, 0.0, 0.0]]
+    """
+    size = _check_odd_size(size)
+    kernel = np.zeros((size, size))
+    kernel[size // 2, size // 2] = 1.0
+    return kernel
+
+
+def sharpen(amount=1.0):
+    """3×3 sharpening kernel: ``identity - amount * LAPLACE_4``.
+
+    It sums to 1, so flat areas are unchanged. ``amount=1`` gives the classic
+    ``[[0, -1, 0], [-1, 5, -1], [0, -1, 0]]``.
+
+    Examples
+    --------
+    >>> sharpen(1.0).tolist()
+    [[0.0, -1.0, 0.0], [-1.0, 5.0, -1.0], [0.0, -1.0, 0.0]]
+    """
+    if isinstance(amount, bool) or not isinstance(amount, (int, float, np.number)):
+        raise KernelError(f"amount must be a number, got {amount!r}")
+    if not math.isfinite(float(amount)):
+        raise KernelError("amount must be finite")
+    return identity(3) - float(amount) * LAPLACE_4
+
+
+def _derivative(operator, direction):
+    if direction not in ("x", "y"):
+        raise KernelError(f"direction must be 'x' or 'y', got {direction!r}")
+    kernel = np.outer(*DERIVATIVE_FACTORS[operator])
+    return kernel if direction == "x" else kernel.T.copy()
+
+
+def sobel(direction="x"):
+    """Sobel kernel; ``"x"`` is :data:`SOBEL_X`, ``"y"`` is :data:`SOBEL_Y`.
+
+    Examples
+    --------
+    >>> sobel("y")[0].tolist()
+    [-1.0, -2.0, -1.0]
+    """
+    return _derivative("sobel", direction)
+
+
+def scharr(direction="x"):
+    """Scharr kernel (smoothing ``[3, 10, 3]``, unnormalised).
+
+    Examples
+    --------
+    >>> scharr("x")[1].tolist()
+    [-10.0, 0.0, 10.0]
+    """
+    return _derivative("scharr", direction)
+
+
+def prewitt(direction="x"):
+    """Prewitt kernel (smoothing ``[1, 1, 1]``, unnormalised).
+
+    Examples
+    --------
+    >>> prewitt("x")[0].tolist()
+    [-1.0, 0.0, 1.0]
+    """
+    return _derivative("prewitt", direction)
+
+
+def laplacian(neighbours=4):
+    """Discrete Laplacian over 4 or 8 neighbours (:data:`LAPLACE_4`, :data:`LAPLACE_8`).
+
+    Examples
+    --------
+    >>> float(laplacian(8)[1, 1])
+    -8.0
+    """
+    if isinstance(neighbours, bool) or neighbours not in (4, 8):
+        raise KernelError(f"neighbours must be 4 or 8, got {neighbours!r}")
+    return (LAPLACE_4 if neighbours == 4 else LAPLACE_8).copy()
+
+
+def emboss():
+    """The :data:`EMBOSS` kernel, as a writable copy.
+
+    Examples
+    --------
+    >>> float(emboss().sum())
+    1.0
+    """
+    return EMBOSS.copy()
+
+
+def validate(kernel):
+    """Check that `kernel` is usable and return it as a float64 array.
+
+    A kernel must be a square 2-D array of finite numbers with an odd side between 1 and
+    :data:`MAX_SIZE`.
+
+    Parameters
+    ----------
+    kernel : array_like
+        Nested lists or an array.
+
+    Returns
+    -------
+    ndarray of float64, shape (k, k)
+        A new array.
+
+    Raises
+    ------
+    KernelError
+        With a message that says what is wrong.
+
+    Examples
+    --------
+    >>> validate([[1, 2, 1]]).shape
+    Traceback (most recent call last):
+    ...
+    filterlab.kernels.KernelError: kernel must be square, got 1×3
+    >>> validate([[0.5]]).dtype
+    dtype('float64')
+    """
+    if isinstance(kernel, np.ndarray):
+        if kernel.dtype == bool or not (
+            np.issubdtype(kernel.dtype, np.number) and not np.iscomplexobj(kernel)
+        ):
+            raise KernelError("kernel values must be real numbers")
+        array = np.array(kernel, dtype=np.float64)
+    else:
+        rows = _rows_of_numbers(kernel)
+        try:
+            array = np.array(rows, dtype=np.float64)
+        except (TypeError, ValueError, OverflowError):
+            raise KernelError("kernel values must be real numbers") from None
+    if array.ndim != 2:
+        raise KernelError(f"kernel must be a 2-D array, got {array.ndim} dimension(s)")
+    h, w = array.shape
+    if h != w:
+        raise KernelError(f"kernel must be square, got {h}×{w}")
+    if h % 2 == 0:
+        raise KernelError(f"kernel size must be odd, got {h}×{w}")
+    if h > MAX_SIZE:
+        raise KernelError(f"kernel size must be at most {MAX_SIZE}×{MAX_SIZE}, got {h}×{w}")
+    if not np.isfinite(array).all():
+        raise KernelError("kernel contains NaN or infinity")
+    return array
+
+
+def _rows_of_numbers(kernel):
+    """Check nested sequences without numpy's ragged-array guesswork."""
+    if not isinstance(kernel, (list, tuple)) or len(kernel) == 0:
+        raise KernelError("kernel must be a non-empty list of rows")
+    width = None
+    for row in kernel:
+        if isinstance(row, np.ndarray):
+            row = row.tolist()
+        if not isinstance(row, (list, tuple)):
+            raise KernelError("kernel must be a list of rows (a 2-D array)")
+        if width is None:
+            width = len(row)
+        elif len(row) != width:
+            raise KernelError(
+                f"kernel rows must all have the same length, got {width} and {len(row)}"
+            )
+        for value in row:
+            if isinstance(value, bool) or not isinstance(
+                value, (int, float, np.integer, np.floating)
+            ):
+                raise KernelError(f"kernel values must be real numbers, got {value!r}")
+    if width == 0:
+        raise KernelError("kernel rows must not be empty")
+    return kernel
+
+
+def separate(kernel, *, tol=1e-6):
+    """Split a rank-1 kernel into a column and a row vector.
+
+    The singular value decomposition gives the best rank-1 approximation
+    ``outer(column, row)``; the kernel counts as separable when that approximation is
+    within ``tol * max(abs(kernel))`` of every entry.
+
+    Parameters
+    ----------
+    kernel : array_like, shape (k, k)
+        Kernel as accepted by :func:`validate`.
+    tol : float, optional
+        Relative tolerance of the rank-1 test.
+
+    Returns
+    -------
+    (column, row) : tuple of ndarray of float64, or None
+        ``column`` has length k (axis 0, y) and ``row`` length k (axis 1, x), so that
+        ``np.outer(column, row)`` reproduces the kernel. The signs are chosen so that the
+        row's largest-magnitude entry is positive. ``None`` when the kernel is not rank 1.
+
+    Examples
+    --------
+    >>> column, row = separate(box(3))
+    >>> bool(np.allclose(np.outer(column, row), box(3)))
+    True
+    >>> separate(LAPLACE_4) is None
+    True
+    """
+    k = validate(kernel)
+    scale = float(np.abs(k).max())
+    size = k.shape[0]
+    if scale == 0.0:
+        return np.zeros(size), np.zeros(size)
+    u, s, vt = np.linalg.svd(k)
+    root = math.sqrt(s[0])
+    column = u[:, 0] * root
+    row = vt[0] * root
+    if row[np.argmax(np.abs(row))] < 0:
+        column, row = -column, -row
+    if np.abs(np.outer(column, row) - k).max() <= tol * scale:
+        return column, row
+    return None

@@ -1,0 +1,241 @@
+"""The functions the JavaScript workers call, and the only place values cross that boundary.
+
+Two workers import this module, each running its own Pyodide:
+
+* the GPU worker calls :func:`gpu_init`, :func:`load_image` with ``for_gpu=True`` and
+  :func:`gpu_run`;
+* the CPU worker calls :func:`load_image`, :func:`reference` and :func:`compare`.
+
+Both may call :func:`ops` and :func:`validate_chain`.
+
+Boundary rules: pixels leave Python as JS typed arrays filled by one ``assign`` from NumPy's
+buffer (never ``to_js`` of a large array); everything else leaves as plain JS objects built by
+``to_js(..., dict_converter=Object.fromEntries)``, so JavaScript never holds a PyProxy.
+Errors a user can act on are raised as :class:`UserError` subclasses with one-line messages;
+the worker shows their text as is.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import js
+import numpy as np
+from pyodide.ffi import to_js
+
+from . import catalog, compare as _compare, imageio, reference as _reference
+from .chain import validate
+
+# Refuse images beyond this many pixels before decoding them.
+MAX_PIXELS = 64 * 1024 * 1024
+
+
+class _State:
+    image: imageio.Decoded | None = None
+    engine = None          # filterlab.gpu.engine.Engine, created by gpu_init
+    gpu = None             # filterlab.gpu.device.GPUDevice
+    gpu_reason = ""
+    events: list[dict] = []
+    last_reference: np.ndarray | None = None
+
+
+_state = _State()
+
+
+def _js(value: Any) -> Any:
+    return to_js(value, dict_converter=js.Object.fromEntries, create_pyproxies=False)
+
+
+def _typed(array: np.ndarray, kind) -> Any:
+    """Copy a NumPy array into a new JS typed array (one memcpy), which JS may transfer."""
+    flat = np.ascontiguousarray(array).reshape(-1)
+    out = kind.new(flat.size)
+    out.assign(flat)
+    return out
+
+
+def _info(decoded: imageio.Decoded) -> dict:
+    info = decoded.info.as_dict()
+    return {
+        "width": decoded.width,
+        "height": decoded.height,
+        "channels": decoded.channels,
+        "format": info["format"],
+        "mode": info["mode"],
+        "bitDepth": info["bit_depth"],
+        "hasAlpha": info["has_alpha"],
+        "animated": info["animated"],
+        "exifOrientation": info["exif_orientation"],
+    }
+
+
+def _bytes_of(data) -> bytes:
+    return data.to_bytes() if hasattr(data, "to_bytes") else bytes(data)
+
+
+def ops() -> Any:
+    """The catalog, as the UI and ``window.filterlab.ops()`` see it."""
+    return _js(catalog.describe())
+
+
+def validate_chain(chain_json: str) -> Any:
+    """Validate a chain; return it normalised (defaults filled in) or raise ChainError."""
+    steps = validate(chain_json)
+    return _js([{"op": s.op, "params": dict(s.params), "enabled": s.enabled} for s in steps])
+
+
+def load_image(data, *, for_gpu: bool = False, preview: bool = True) -> Any:
+    """Decode an encoded file (a JS Uint8Array) and make it the current image.
+
+    Returns the image facts and, with ``preview``, the original as RGBA8 for display.
+    ``for_gpu`` also hands the pixels to the GPU engine in their native bit depth.
+    """
+    decoded = imageio.decode(_bytes_of(data), max_pixels=MAX_PIXELS)
+    _state.image = decoded
+    _state.last_reference = None
+    result = {"info": _info(decoded)}
+    if for_gpu and _state.engine is not None:
+        _state.engine.load(_native_pixels(decoded))
+    if preview:
+        result["preview"] = _typed(imageio.to_rgba8(decoded.array), js.Uint8ClampedArray)
+    return _js(result)
+
+
+def _native_pixels(decoded: imageio.Decoded) -> np.ndarray:
+    """The decoded image in the smallest type that holds it exactly, for upload."""
+    array = decoded.array
+    info = decoded.info
+    if info.mode in ("I", "F") or info.bit_depth > 16:
+        return np.ascontiguousarray(array, dtype=np.float32)
+    if info.bit_depth > 8:
+        return np.rint(array * 65535.0).astype(np.uint16)
+    return np.rint(array * 255.0).astype(np.uint8)
+
+
+def _require_image() -> imageio.Decoded:
+    if _state.image is None:
+        raise ValueError("No image is loaded yet: open or drop an image first.")
+    return _state.image
+
+
+# -- GPU worker -------------------------------------------------------------------------------
+
+
+async def gpu_init(canvas=None, *, allowed: bool = True) -> Any:
+    """Create the GPU device. Returns ``{available, adapter, reason}``; never raises."""
+    from .gpu.device import GPUDevice, GPUUnavailableError
+    from .gpu.engine import Engine
+    from .gpu.resources import set_shader_dir
+
+    set_shader_dir("/home/pyodide/shaders")
+    if not allowed:
+        _state.gpu_reason = "WebGPU is not available in this browser (navigator.gpu is missing)."
+        return _js({"available": False, "reason": _state.gpu_reason, "adapter": None})
+    _state.gpu = GPUDevice(on_event=_state.events.append)
+    try:
+        await _state.gpu.acquire()
+    except GPUUnavailableError as exc:
+        _state.gpu = None
+        _state.gpu_reason = str(exc)
+        return _js({"available": False, "reason": _state.gpu_reason, "adapter": None})
+    _state.engine = Engine(_state.gpu)
+    present = await _state.engine.set_canvas(canvas)
+    return _js({"available": True, "reason": "", "adapter": _state.gpu.info.as_dict(),
+                "present": present, "presentNote": _state.engine.present_note})
+
+
+async def gpu_run(chain_json: str, *, pixels: bool = False, per_stage: bool = False,
+                  present: bool = True) -> Any:
+    """Run a chain on the current image on the GPU.
+
+    Returns ``{width, height, channels, timings, adapter, events}``, plus ``pixels`` (the
+    final H×W×C result as a Float32Array) when asked, and ``stages`` with ``per_stage``.
+    """
+    steps = validate(chain_json)  # bad parameters never reach the GPU
+    decoded = _require_image()
+    if _state.engine is None:
+        raise RuntimeError(_state.gpu_reason or "The GPU is not available.")
+    result = await _state.engine.run(steps, readback=pixels or per_stage, per_stage=per_stage,
+                                     present=present)
+    h, w, c = decoded.array.shape
+    out = {
+        "width": w, "height": h, "channels": c,
+        "timings": result.timings,
+        "adapter": _state.gpu.info.as_dict(),
+        "events": _drain_events(),
+    }
+    if result.output is not None:
+        out["pixels"] = _typed(result.output, js.Float32Array)
+    if result.display is not None:
+        out["display"] = _typed(result.display, js.Uint8ClampedArray)
+    if per_stage:
+        out["stages"] = [_typed(stage, js.Float32Array) for stage in result.stages]
+    return _js(out)
+
+
+def _drain_events() -> list[dict]:
+    events, _state.events[:] = list(_state.events), []
+    return events
+
+
+def gpu_events() -> Any:
+    """Device events (losses, uncaptured errors) since the last call."""
+    return _js(_drain_events())
+
+
+def gpu_debug(action: str) -> Any:
+    """Test and diagnostics hooks: ``destroy-device`` and ``stats``."""
+    if action == "destroy-device":
+        if _state.gpu is not None:
+            _state.gpu.destroy()
+        return _js({"destroyed": _state.gpu is not None})
+    if action == "stats":
+        return _js(_stats())
+    raise ValueError(f"unknown debug action {action!r}")
+
+
+def _stats() -> dict:
+    import gc
+    import sys
+
+    live = _state.engine.resources.live_buffers if _state.engine else 0
+    gc.collect()
+    proxies = sum(1 for o in gc.get_objects() if type(o).__name__.startswith("JsProxy")
+                  or type(o).__module__ == "pyodide.ffi")
+    return {"liveBuffers": live, "jsProxies": proxies, "refs": sys.gettotalrefcount() if hasattr(sys, "gettotalrefcount") else None}
+
+
+# -- CPU worker -------------------------------------------------------------------------------
+
+
+def reference(chain_json: str, *, pixels: bool = False, preview: bool = True) -> Any:
+    """Run a chain on the current image with the NumPy reference."""
+    steps = validate(chain_json)
+    decoded = _require_image()
+    result = _reference.apply_chain(decoded.array, steps)
+    _state.last_reference = result
+    h, w, c = result.shape
+    out: dict = {"width": w, "height": h, "channels": c}
+    if preview:
+        out["preview"] = _typed(imageio.to_rgba8(result), js.Uint8ClampedArray)
+    if pixels:
+        out["pixels"] = _typed(result, js.Float32Array)
+    return _js(out)
+
+
+def compare(gpu_pixels, *, tol: float = 1e-5, gain: float = 100.0) -> Any:
+    """Compare GPU pixels (a Float32Array, H×W×C) with the last reference result."""
+    ref = _state.last_reference
+    if ref is None:
+        raise ValueError("There is no CPU reference to compare with yet.")
+    gpu = np.empty(ref.shape, np.float32)
+    if int(gpu_pixels.length) != gpu.size:
+        raise ValueError(f"GPU result has {int(gpu_pixels.length)} values, expected {gpu.size}.")
+    gpu_pixels.assign_to(gpu.reshape(-1))
+    metrics = _compare.metrics(gpu, ref, tol=tol)
+    heat = _compare.heatmap(gpu, ref, gain=gain)
+    return _js({
+        "metrics": {k: float(v) for k, v in metrics.as_dict().items()},
+        "heatmap": _typed(heat, js.Uint8ClampedArray),
+        "width": int(ref.shape[1]), "height": int(ref.shape[0]),
+    })

@@ -1,0 +1,52 @@
+// Border index rule, shared by every filter. It mirrors filterlab/borders.py exactly, and both
+// follow scipy.ndimage: for a coordinate i on an axis of n samples,
+//   reflect  (0)  d c b a | a b c d | d c b a   period 2n
+//   mirror   (1)    d c b | a b c d | c b a     period 2n - 2 (n == 1 gives 0)
+//   nearest  (2)  a a a a | a b c d | d d d d
+//   wrap     (3)  a b c d | a b c d | a b c d   period n
+//   constant (4)  k k k k | a b c d | k k k k   returns -1; the caller substitutes cval
+// The mode numbers are positions in filterlab.borders.MODES.
+
+fn border_index(i: i32, n: i32, mode: u32) -> i32 {
+  if (i >= 0 && i < n) {
+    return i;
+  }
+  switch mode {
+    case 0u: {
+      let period = 2 * n;
+      var m = i % period;
+      if (m < 0) { m += period; }
+      if (m >= n) { m = period - 1 - m; }
+      return m;
+    }
+    case 1u: {
+      if (n == 1) { return 0; }
+      let period = 2 * n - 2;
+      var m = i % period;
+      if (m < 0) { m += period; }
+      if (m >= n) { m = period - m; }
+      return m;
+    }
+    case 2u: {
+      return clamp(i, 0, n - 1);
+    }
+    case 3u: {
+      var m = i % n;
+      if (m < 0) { m += n; }
+      return m;
+    }
+    default: {
+      return -1;
+    }
+  }
+}
+
+// The pixel at (x, y) after the border rule, or cval in every lane outside a constant border.
+fn border_load(x: i32, y: i32, width: i32, height: i32, mode: u32, cval: f32) -> vec4<f32> {
+  let bx = border_index(x, width, mode);
+  let by = border_index(y, height, mode);
+  if (bx < 0 || by < 0) {
+    return vec4<f32>(cval);
+  }
+  return src[by * width + bx];
+}

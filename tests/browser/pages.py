@@ -1,0 +1,37 @@
+"""Helpers shared by the browser tests: test images and calls into window.filterlab."""
+
+from __future__ import annotations
+
+import io
+
+import numpy as np
+from PIL import Image
+
+
+def png_bytes(array: np.ndarray) -> bytes:
+    """Encode a uint8 H×W or H×W×C array as PNG with Pillow."""
+    out = io.BytesIO()
+    Image.fromarray(array).save(out, format="PNG")
+    return out.getvalue()
+
+
+def random_image(height, width, channels, seed=0) -> np.ndarray:
+    rng = np.random.default_rng(seed)
+    shape = (height, width) if channels == 1 else (height, width, channels)
+    return rng.integers(0, 256, size=shape, dtype=np.uint8)
+
+
+def run_api(page, image: bytes, chain, **options):
+    """Call window.filterlab.run from Python; Float32Array pixels come back as numpy."""
+    result = page.evaluate(
+        """async ([bytes, chain, options]) => {
+            const r = await window.filterlab.run({ image: new Uint8Array(bytes), chain, ...options });
+            if (r.pixels) r.pixels = Array.from(r.pixels);
+            return r;
+        }""",
+        [list(image), chain, options],
+    )
+    if result.get("pixels") is not None:
+        result["pixels"] = np.asarray(result["pixels"], np.float32).reshape(
+            result["height"], result["width"], result["channels"])
+    return result

@@ -1,0 +1,119 @@
+"""The walking skeleton, end to end in the real page: file picker and drag-and-drop input,
+Pillow decoding in the workers, the 3×3 convolution on WebGPU, the NumPy reference, and the
+page's own comparison of the two."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from pages import png_bytes, random_image
+
+RESULT_TIMEOUT_MS = 120_000
+
+
+def _wait_for_metric(page):
+    page.wait_for_function(
+        "() => /^[0-9.e+-]+$/.test(document.querySelector('[data-testid=metric-max-abs-error]').textContent.trim())",
+        timeout=RESULT_TIMEOUT_MS,
+    )
+    return float(page.get_by_test_id("metric-max-abs-error").inner_text())
+
+
+def _canvas_size(page, testid):
+    return page.evaluate(
+        "(id) => { const c = document.querySelector(`[data-testid=${id}]`); return [c.width, c.height]; }", testid)
+
+
+def _canvas_pixels(page, testid):
+    """Read an RGBA8 canvas back (2-D canvases only)."""
+    data = page.evaluate(
+        """(id) => { const c = document.querySelector(`[data-testid=${id}]`);
+                     return Array.from(c.getContext('2d').getImageData(0, 0, c.width, c.height).data); }""",
+        testid)
+    w, h = _canvas_size(page, testid)
+    return np.asarray(data, np.uint8).reshape(h, w, 4)
+
+
+def _select_preset(page, name):
+    page.get_by_test_id(f"preset-0-{name}").click()
+
+
+def test_file_picker_runs_gpu_and_cpu_and_they_agree(open_app, tmp_path):
+    page = open_app()
+    assert page.get_by_test_id("status").get_attribute("data-gpu") == "available"
+    source = random_image(29, 23, 3, seed=1)
+    path = tmp_path / "picked.png"
+    path.write_bytes(png_bytes(source))
+    page.get_by_test_id("file-input").set_input_files(str(path))
+    error = _wait_for_metric(page)
+    assert 0 <= error <= 1e-5
+    assert _canvas_size(page, "canvas-gpu") == [23, 29]
+    assert _canvas_size(page, "canvas-cpu") == [23, 29]
+    original = _canvas_pixels(page, "canvas-original")
+    np.testing.assert_array_equal(original[..., :3], source)
+    assert "adapter" in page.get_by_test_id("status").inner_text()
+    assert not page.errors
+
+
+@pytest.mark.parametrize("preset", ["identity", "box_blur", "sharpen", "edge"])
+def test_drop_event_with_each_preset(open_app, preset):
+    page = open_app()
+    source = random_image(21, 34, 4, seed=2)
+    source[:, :17, 3] = 255  # canvases store premultiplied colour: compare the opaque half exactly
+    data = list(png_bytes(source))
+    page.evaluate(
+        """(bytes) => {
+            const file = new File([new Uint8Array(bytes)], 'dropped.png', { type: 'image/png' });
+            const dt = new DataTransfer();
+            dt.items.add(file);
+            const zone = document.querySelector('[data-testid=drop-zone]');
+            zone.dispatchEvent(new DragEvent('dragover', { dataTransfer: dt, bubbles: true, cancelable: true }));
+            zone.dispatchEvent(new DragEvent('drop', { dataTransfer: dt, bubbles: true, cancelable: true }));
+        }""",
+        data,
+    )
+    _wait_for_metric(page)
+    page.evaluate("() => { document.querySelector('[data-testid=metric-max-abs-error]').textContent = '–'; }")
+    _select_preset(page, preset)
+    error = _wait_for_metric(page)
+    assert 0 <= error <= 1e-5
+    cpu = _canvas_pixels(page, "canvas-cpu")
+    gpu = _canvas_pixels(page, "canvas-gpu")
+    assert np.abs(cpu.astype(int) - gpu.astype(int)).max() <= 1
+    if preset == "identity":
+        np.testing.assert_array_equal(cpu[:, :17], source[:, :17])
+    assert not page.errors
+
+
+def test_without_webgpu_the_page_says_so_and_still_shows_the_cpu_result(open_app, tmp_path):
+    page = open_app(init_script="delete Navigator.prototype.gpu; delete WorkerNavigator.prototype?.gpu;")
+    status = page.get_by_test_id("status")
+    assert status.get_attribute("data-gpu") == "unavailable"
+    assert "WebGPU is not available" in status.inner_text()
+    assert "CPU" in status.inner_text()
+    source = random_image(16, 16, 1, seed=3)
+    path = tmp_path / "gray.png"
+    path.write_bytes(png_bytes(source))
+    page.get_by_test_id("file-input").set_input_files(str(path))
+    page.wait_for_function(
+        "() => document.querySelector('[data-testid=canvas-cpu]').width === 16", timeout=RESULT_TIMEOUT_MS)
+    cpu = _canvas_pixels(page, "canvas-cpu")
+    assert cpu[..., 3].min() == 255 and cpu[..., :3].max() > 0
+    assert page.get_by_test_id("metric-max-abs-error").inner_text() == "–"
+    assert page.get_by_test_id("gpu-note").is_visible()
+
+
+def test_a_corrupt_file_gets_a_clear_message_and_keeps_the_image(open_app, tmp_path):
+    page = open_app()
+    good = tmp_path / "good.png"
+    good.write_bytes(png_bytes(random_image(8, 8, 3, seed=4)))
+    page.get_by_test_id("file-input").set_input_files(str(good))
+    _wait_for_metric(page)
+    bad = tmp_path / "broken.png"
+    bad.write_bytes(png_bytes(random_image(8, 8, 3, seed=5))[:40])
+    page.get_by_test_id("file-input").set_input_files(str(bad))
+    page.wait_for_function("() => document.querySelector('[data-testid=status]').classList.contains('error')")
+    text = page.get_by_test_id("status").inner_text()
+    assert text.startswith("broken.png:") and "Traceback" not in text
+    assert _canvas_size(page, "canvas-original") == [8, 8]

@@ -1,0 +1,56 @@
+"""Oracle helpers shared by the reference tests: test images, border maps, tolerances."""
+
+import cv2
+import numpy as np
+from filterlab.borders import MODES
+
+#: The one map from Filter Lab border modes to OpenCV border types.
+CV2_BORDER = {
+    "reflect": cv2.BORDER_REFLECT,  # fedcba|abcdef|fedcba
+    "mirror": cv2.BORDER_REFLECT_101,  # fedcb|abcdef|edcba
+    "nearest": cv2.BORDER_REPLICATE,
+    "wrap": cv2.BORDER_WRAP,
+    "constant": cv2.BORDER_CONSTANT,
+}
+
+#: Modes cv2.filter2D and cv2.sepFilter2D accept directly (they reject BORDER_WRAP).
+CV2_FILTER_MODES = tuple(mode for mode in MODES if mode != "wrap")
+
+#: Border cases for oracle tests: every mode, and constant with a zero and a non-zero
+#: value (non-constant modes ignore cval).
+BORDERS = [(mode, 0.0) for mode in MODES] + [("constant", 0.3)]
+BORDER_IDS = [f"{mode}-{cval:g}" if mode == "constant" else mode for mode, cval in BORDERS]
+
+SHAPES = [(1, 1), (1, 9), (9, 1), (7, 5), (64, 48)]
+CHANNELS = [1, 3, 4]
+
+#: Agreement required with the oracles: 1e-6 absolute for results of magnitude up to 1,
+#: and 1e-6 relative beyond, where one float32 rounding step alone exceeds 1e-6 (the
+#: derivative filters reach 16 and more).
+TOL = 1e-6
+
+
+def image(shape, channels, seed=0):
+    """A reproducible float32 H×W×C image with values in [0, 1)."""
+    rng = np.random.default_rng([seed, *shape, channels])
+    return rng.random((*shape, channels), dtype=np.float32)
+
+
+def per_channel(img, oracle_2d):
+    """Apply a 2-D oracle to each colour channel; alpha (C = 2 or 4) passes through."""
+    colour = img.shape[2] - 1 if img.shape[2] in (2, 4) else img.shape[2]
+    planes = [np.asarray(oracle_2d(img[:, :, c]), dtype=np.float64) for c in range(colour)]
+    if colour < img.shape[2]:
+        planes.append(img[:, :, -1].astype(np.float64))
+    return np.stack(planes, axis=2)
+
+
+def assert_close(actual, expected, tol=TOL):
+    actual = np.asarray(actual)
+    expected = np.asarray(expected, dtype=np.float64)
+    assert actual.shape == expected.shape
+    assert actual.dtype == np.float32
+    error = np.abs(actual.astype(np.float64) - expected)
+    allowed = tol * np.maximum(1.0, np.abs(expected))
+    worst = float((error / allowed).max())
+    assert worst <= 1.0, f"max error {float(error.max()):.3g} exceeds tolerance ({worst:.3g}×)"

@@ -1,0 +1,126 @@
+import json
+
+import numpy as np
+import pytest
+from filterlab import borders, catalog, chain, kernels, reference
+
+PARAMS = {
+    "convolve": ["kernel", "mode", "cval"],
+    "gaussian_blur": ["sigma", "truncate", "mode", "cval"],
+    "box_blur": ["size", "mode", "cval"],
+    "unsharp_mask": ["sigma", "amount", "mode", "cval"],
+    "edges": ["operator", "output", "mode", "cval"],
+    "laplace": ["neighbours", "mode", "cval"],
+}
+
+
+def test_operations_and_parameter_names():
+    assert list(catalog.OPS) == list(PARAMS)
+    for name, op in catalog.OPS.items():
+        assert op.name == name
+        assert [p.name for p in op.params] == PARAMS[name]
+
+
+@pytest.mark.parametrize("name", list(PARAMS))
+def test_common_parameters(name):
+    op = catalog.OPS[name]
+    mode, cval = op.param("mode"), op.param("cval")
+    assert (mode.kind, mode.default, mode.choices) == ("choice", "reflect", borders.MODES)
+    assert (cval.kind, cval.default, cval.min, cval.max, cval.step) == ("float", 0.0, 0.0, 1.0,
+                                                                       0.01)
+
+
+def test_parameter_details():
+    sigma = catalog.OPS["gaussian_blur"].param("sigma")
+    assert (sigma.kind, sigma.min, sigma.max, sigma.step, sigma.default, sigma.unit) == (
+        "float", 0.1, 16.0, 0.1, 2.0, "px")
+    truncate = catalog.OPS["gaussian_blur"].param("truncate")
+    assert (truncate.min, truncate.max, truncate.step, truncate.default, truncate.unit) == (
+        1.0, 6.0, 0.5, 4.0, "σ")
+    size = catalog.OPS["box_blur"].param("size")
+    assert (size.kind, size.min, size.max, size.step, size.default, size.unit) == (
+        "int", 1, 63, 2, 3, "px")
+    unsharp = catalog.OPS["unsharp_mask"]
+    assert unsharp.param("sigma").default == 1.0
+    amount = unsharp.param("amount")
+    assert (amount.min, amount.max, amount.step, amount.default) == (0.0, 5.0, 0.05, 1.0)
+    assert catalog.OPS["edges"].param("operator").choices == ("sobel", "scharr", "prewitt")
+    assert catalog.OPS["edges"].param("output").choices == ("magnitude", "x", "y")
+    assert catalog.OPS["laplace"].param("neighbours").choices == (4, 8)
+    kernel = catalog.OPS["convolve"].param("kernel")
+    assert kernel.kind == "kernel" and kernel.default == kernels.identity(3).tolist()
+
+
+@pytest.mark.parametrize("name", list(PARAMS))
+def test_defaults_validate_and_run(name):
+    op = catalog.OPS[name]
+    step = chain.validate([{"op": name}])[0]
+    assert step.params == op.defaults()
+    for param in op.params:
+        if param.kind in ("float", "int"):
+            assert param.min <= param.default <= param.max
+        if param.kind == "choice":
+            assert param.default in param.choices
+    image = np.random.default_rng(0).random((6, 5, 4), dtype=np.float32)
+    out = op.reference(image, **step.params)
+    assert out.shape == image.shape and out.dtype == np.float32
+    np.testing.assert_array_equal(out[:, :, 3], image[:, :, 3])
+
+
+def test_defaults_are_fresh_copies():
+    first = catalog.OPS["convolve"].defaults()
+    first["kernel"][1][1] = 5.0
+    assert catalog.OPS["convolve"].defaults()["kernel"][1][1] == 1.0
+
+
+def test_presets():
+    assert list(catalog.KERNEL_PRESETS) == [
+        "identity", "box_blur", "sharpen", "edge", "emboss", "sobel_x", "sobel_y"]
+    for preset in catalog.KERNEL_PRESETS.values():
+        kernels.validate(preset)
+    assert catalog.KERNEL_PRESETS["edge"] == [[-1, -1, -1], [-1, 8, -1], [-1, -1, -1]]
+    assert catalog.KERNEL_PRESETS["sharpen"] == [[0, -1, 0], [-1, 5, -1], [0, -1, 0]]
+    assert catalog.KERNEL_PRESETS["sobel_x"] == kernels.SOBEL_X.tolist()
+
+
+def test_describe_is_json_ready_and_complete():
+    described = catalog.describe()
+    text = json.dumps(described, allow_nan=False)
+    assert json.loads(text) == described
+    assert [op["name"] for op in described] == list(PARAMS)
+    for entry in described:
+        op = catalog.OPS[entry["name"]]
+        assert entry["label"] == op.label and entry["summary"] == op.summary
+        for described_param, param in zip(entry["params"], op.params, strict=True):
+            for field in ("name", "kind", "label", "min", "max", "step", "unit", "help"):
+                assert described_param[field] == getattr(param, field)
+            assert described_param["choices"] == list(param.choices)
+    kernel = described[0]["params"][0]
+    assert kernel["presets"] == catalog.KERNEL_PRESETS
+
+
+def test_references_are_the_reference_module():
+    assert catalog.OPS["convolve"].reference is reference.convolve
+    assert catalog.OPS["laplace"].reference is reference.laplace
+
+
+def test_param_kind_checked():
+    with pytest.raises(ValueError, match="unknown parameter kind"):
+        catalog.Param("x", "bool", "X", False)
+
+
+def test_apply_chain():
+    image = np.random.default_rng(1).random((12, 10, 3), dtype=np.float32)
+    steps = [
+        {"op": "gaussian_blur", "params": {"sigma": 1.5, "mode": "wrap"}},
+        {"op": "laplace", "enabled": False},
+        {"op": "edges", "params": {"output": "x"}},
+    ]
+    expected = reference.edges(reference.gaussian_blur(image, 1.5, mode="wrap"), output="x")
+    np.testing.assert_array_equal(reference.apply_chain(image, steps), expected)
+    np.testing.assert_array_equal(reference.apply_chain(image, json.dumps(steps)), expected)
+    same = reference.apply_chain(image, [])
+    np.testing.assert_array_equal(same, image)
+    assert same is not image
+    with pytest.raises(chain.ChainError, match="unknown operation"):
+        reference.apply_chain(image, [{"op": "sharpen"}])
