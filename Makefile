@@ -14,8 +14,7 @@ run: provision
 	npx vite --port 5173 --strictPort
 
 test: deps-python chromium build
-	$(VPY) -m pytest tests/py
-	$(VPY) -m pytest tests/browser
+	$(VPY) -m pytest
 
 build: provision
 	npx vite build
