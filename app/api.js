@@ -4,6 +4,7 @@
 //   const r = await filterlab.run({ image: Uint8Array, chain: [...], compare: true, pixels: "gpu" })
 //   // r = { width, height, channels, gpu: {available, adapter}, metrics: {maxAbsError,
 //   //       meanAbsError, psnr, ...} | null, timings: {...}, pixels?: Float32Array (H×W×C) }
+//   stages: true adds r.stages, the GPU output of every enabled step (Float32Array each)
 //   await filterlab.ops()     // the catalog
 // Errors reject with the message the UI shows.
 
@@ -23,14 +24,14 @@ export function installApi(session) {
       return session.catalog;
     },
     /** Load `image` (encoded file bytes), run `chain` on GPU and CPU, and compare. */
-    run({ image, chain, compare = true, pixels = null, tol = 1e-5 } = {}) {
+    run({ image, chain, compare = true, pixels = null, tol = 1e-5, stages = false } = {}) {
       const job = queue.then(async () => {
         await ready;
         if (pixels !== null && pixels !== "gpu" && pixels !== "cpu") {
           throw new Error(`pixels must be "gpu", "cpu" or null, got ${JSON.stringify(pixels)}`);
         }
         if (image !== undefined) await session.loadImage(image instanceof Uint8Array ? image : new Uint8Array(image));
-        const result = await session.process(chain ?? session.chain, { compare, pixels, tol });
+        const result = await session.process(chain ?? session.chain, { compare, pixels, tol, stages });
         if (result === null) throw new Error("The run was superseded by a newer one.");
         return result;
       });

@@ -59,7 +59,7 @@ export class Session extends EventTarget {
    * Run the chain on the GPU (presenting it) and on the CPU, then compare.
    * Newer calls abort older ones. Resolves to the combined result, or null if superseded.
    */
-  async process(chain = this.chain, { compare = true, pixels = null, tol = 1e-5 } = {}) {
+  async process(chain = this.chain, { compare = true, pixels = null, tol = 1e-5, stages = false } = {}) {
     if (!this.image) throw new Error("No image is loaded yet: open or drop an image first.");
     const chainJson = typeof chain === "string" ? chain : JSON.stringify(chain);
     const gpuWanted = this.gpuInfo.available;
@@ -74,7 +74,7 @@ export class Session extends EventTarget {
     };
     try {
       const gpuRun = gpuWanted
-        ? this.latestGpu.run((signal) => this.gpu.call("run", { chain: chainJson, pixels: needGpuPixels }, { signal }))
+        ? this.latestGpu.run((signal) => this.gpu.call("run", { chain: chainJson, pixels: needGpuPixels, perStage: stages }, { signal }))
         : Promise.resolve(null);
       const cpuRun = this.latestCpu.run((signal) =>
         this.cpu.call("reference", { chain: chainJson, pixels: pixels === "cpu" }, { signal }));
@@ -86,6 +86,7 @@ export class Session extends EventTarget {
         for (const ev of gpuOut.events ?? []) this.emit("device", ev);
         this.emit("gpu-result", gpuOut);
       }
+      if (stages && gpuOut) result.stages = gpuOut.stages;
       if (pixels === "cpu") {
         result.pixels = cpuOut.pixels;
       } else if (pixels === "gpu") {

@@ -37,6 +37,9 @@ serve({
     return py.api.gpu_events();
   },
   debug({ action }) {
-    return py.api.gpu_debug(action);
+    const out = py.api.gpu_debug(action);
+    // JS values Python holds references to (JsProxies): a leak shows up as growth here.
+    if (action === "stats") out.jsRefs = py.pyodide._module._hiwire_num_refs();
+    return out;
   },
 });

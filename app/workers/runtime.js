@@ -46,7 +46,12 @@ export async function startPython({ pyodideURL }) {
   phase("filterlab", "Loading the filterlab package");
   writeTree(pyodide.FS, PY_SOURCES, "/py/", SITE);
   writeTree(pyodide.FS, SHADER_SOURCES, "/shaders/", SHADER_DIR);
-  const api = pyodide.pyimport("filterlab.worker_api");
+  // Look every entry point up once and keep it: each attribute access on a PyProxy makes a
+  // new proxy. These few live as long as the worker.
+  const module = pyodide.pyimport("filterlab.worker_api");
+  const names = module.ENTRY_POINTS;
+  const api = Object.fromEntries(names.toJs().map((name) => [name, module[name]]));
+  names.destroy();
   return { pyodide, api, phase, elapsed: () => Math.round(performance.now() - started) };
 }
 

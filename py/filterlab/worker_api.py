@@ -17,6 +17,7 @@ the worker shows their text as is.
 
 from __future__ import annotations
 
+import asyncio
 from typing import Any
 
 import js
@@ -25,6 +26,10 @@ from pyodide.ffi import to_js
 
 from . import catalog, compare as _compare, imageio, reference as _reference
 from .chain import validate
+
+# The functions the workers look up once at start-up.
+ENTRY_POINTS = ("ops", "validate_chain", "load_image", "gpu_init", "gpu_run", "gpu_events",
+                "gpu_debug", "reference", "compare")
 
 # Refuse images beyond this many pixels before decoding them.
 MAX_PIXELS = 64 * 1024 * 1024
@@ -150,13 +155,24 @@ async def gpu_run(chain_json: str, *, pixels: bool = False, per_stage: bool = Fa
 
     Returns ``{width, height, channels, timings, adapter, events}``, plus ``pixels`` (the
     final H×W×C result as a Float32Array) when asked, and ``stages`` with ``per_stage``.
+    A run that fails because the device was lost is retried once on a new device.
     """
     steps = validate(chain_json)  # bad parameters never reach the GPU
     decoded = _require_image()
     if _state.engine is None:
         raise RuntimeError(_state.gpu_reason or "The GPU is not available.")
-    result = await _state.engine.run(steps, readback=pixels or per_stage, per_stage=per_stage,
-                                     present=present)
+    options = {"readback": pixels or per_stage, "per_stage": per_stage, "present": present}
+    try:
+        result = await _state.engine.run(steps, **options)
+    except Exception:
+        await asyncio.sleep(0.05)  # let a pending device.lost callback land first
+        if not _state.gpu.lost_since_acquire():
+            raise
+        result = await _state.engine.run(steps, **options)
+    return _run_result(decoded, result, per_stage)
+
+
+def _run_result(decoded, result, per_stage: bool) -> Any:
     h, w, c = decoded.array.shape
     out = {
         "width": w, "height": h, "channels": c,
@@ -196,13 +212,14 @@ def gpu_debug(action: str) -> Any:
 
 def _stats() -> dict:
     import gc
-    import sys
 
-    live = _state.engine.resources.live_buffers if _state.engine else 0
-    gc.collect()
-    proxies = sum(1 for o in gc.get_objects() if type(o).__name__.startswith("JsProxy")
-                  or type(o).__module__ == "pyodide.ffi")
-    return {"liveBuffers": live, "jsProxies": proxies, "refs": sys.gettotalrefcount() if hasattr(sys, "gettotalrefcount") else None}
+    gc.collect()  # proxies in reference cycles are released here, not leaked
+    engine = _state.engine
+    return {
+        "liveBuffers": engine.resources.live_buffers if engine else 0,
+        "pipelines": engine.resources.pipeline_count if engine else 0,
+        "deviceLosses": _state.gpu.losses if _state.gpu else 0,
+    }
 
 
 # -- CPU worker -------------------------------------------------------------------------------

@@ -74,6 +74,10 @@ class GPUDevice:
 
     # -- lifetime -----------------------------------------------------------------------------
 
+    def lost_since_acquire(self) -> bool:
+        """Whether the device handed out last has been lost (the next acquire replaces it)."""
+        return self._device is None and self._generation > 0
+
     def on_reset(self, callback: Callable[[], None]) -> None:
         """Register a callback that drops everything built on the current device."""
         self._resets.append(callback)
@@ -117,12 +121,12 @@ class GPUDevice:
     def _lost(self, generation: int, info) -> None:
         if generation != self._generation or self._device is None:
             return  # a device we already replaced
-        self.losses += 1
         quiet = generation == self._expected_loss
+        self.losses += not quiet
         message = str(getattr(info, "message", "") or "no reason given")
         self._forget()
         if not quiet:
-            self._on_event({"kind": "device-lost", "message": f"The GPU device was lost ({message}); it will be recreated on the next run."})
+            self._on_event({"kind": "device-lost", "message": f"The GPU device was lost ({message}); Filter Lab created a new one."})
 
     def _uncaptured(self, event) -> None:
         self._on_event({"kind": "gpu-error", "message": f"GPU error: {event.error.message}"})

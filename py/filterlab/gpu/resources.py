@@ -61,6 +61,10 @@ class Resources:
         gpu.on_reset(self.reset)
 
     @property
+    def pipeline_count(self) -> int:
+        return len(self._pipelines)
+
+    @property
     def device(self):
         return self._gpu._device
 
