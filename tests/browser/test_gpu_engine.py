@@ -3,8 +3,11 @@ device, no leaked buffers or proxies, and bad parameters stopped before any GPU 
 
 from __future__ import annotations
 
+import io
+
 import numpy as np
 import pytest
+from PIL import Image
 from playwright.sync_api import Error as PlaywrightError
 
 from pages import png_bytes, random_image, run_api
@@ -103,3 +106,30 @@ def test_bad_parameters_are_rejected_before_any_gpu_work(app, chain, message):
     assert message.lower() in text.lower()
     assert "Traceback" not in text
     assert app.evaluate("() => window.filterlab.debug('stats')") == before
+
+
+def _encoded(array, fmt="PNG", **options):
+    out = io.BytesIO()
+    Image.fromarray(array).save(out, format=fmt, **options)
+    return out.getvalue()
+
+
+@pytest.mark.parametrize(
+    "kind",
+    ["gray16", "la8", "palette", "tiff-float"],
+)
+def test_every_upload_format_matches_the_reference(app, kind):
+    rng = np.random.default_rng(41)
+    if kind == "gray16":
+        data = _encoded(rng.integers(0, 65536, size=(23, 19)).astype(np.uint16))
+    elif kind == "la8":
+        data = _encoded(rng.integers(0, 256, size=(23, 19, 2)).astype(np.uint8))
+    elif kind == "palette":
+        image = Image.fromarray(rng.integers(0, 256, size=(23, 19, 3)).astype(np.uint8)).quantize(16)
+        out = io.BytesIO()
+        image.save(out, format="PNG")
+        data = out.getvalue()
+    else:
+        data = _encoded(rng.random((23, 19)).astype(np.float32), "TIFF")
+    result = run_api(app, data, CHAIN, pixels="gpu")
+    assert result["metrics"]["maxAbsError"] <= TOL
