@@ -19,5 +19,8 @@ export default defineConfig({
     emptyOutDir: true,
     target: "es2022",
     chunkSizeWarningLimit: 2048,
+    rollupOptions: {
+      input: { main: "index.html", bench: "bench.html" },
+    },
   },
 });

@@ -1,0 +1,185 @@
+// Benchmark and accuracy-grid page. It drives the same workers as the app.
+//   ?mode=bench&size=4096&runs=20  GPU timings of the benchmark chain (timestamp queries)
+//   ?mode=grid                      worst GPU-vs-reference error per operation
+// The result is printed and POSTed to /__result; progress lines go to /__log.
+import { Session } from "./session.js";
+
+const query = new URLSearchParams(location.search);
+const out = document.getElementById("out");
+
+async function post(path, body) {
+  try {
+    await fetch(path, { method: "POST", body: typeof body === "string" ? body : JSON.stringify(body) });
+  } catch {
+    // no harness listening: the page output is the result
+  }
+}
+const log = (line) => {
+  out.textContent += `\n${line}`;
+  return post("/__log", line);
+};
+
+const SHARPEN_5X5 = Array.from({ length: 5 }, (_, r) =>
+  Array.from({ length: 5 }, (_, c) => (r === 2 && c === 2 ? 2 : 0) - 1 / 25));
+export const BENCH_CHAIN = [
+  { op: "gaussian_blur", params: { sigma: 3 } },
+  { op: "edges", params: { operator: "sobel", output: "magnitude" } },
+  { op: "convolve", params: { kernel: SHARPEN_5X5 } },
+];
+
+/** An RGBA 8-bit PNG: smooth gradients with a little noise, so it compresses. */
+async function testImage(size) {
+  const canvas = new OffscreenCanvas(size, size);
+  const ctx = canvas.getContext("2d");
+  const g = ctx.createLinearGradient(0, 0, size, size);
+  g.addColorStop(0, "#102040");
+  g.addColorStop(0.5, "#e0a030");
+  g.addColorStop(1, "#20c0a0");
+  ctx.fillStyle = g;
+  ctx.fillRect(0, 0, size, size);
+  for (let i = 0; i < 400; i++) {
+    ctx.fillStyle = `hsla(${(i * 37) % 360}, 70%, 50%, 0.5)`;
+    ctx.fillRect((i * 997) % size, (i * 613) % size, size / 16, size / 16);
+  }
+  const blob = await canvas.convertToBlob({ type: "image/png" });
+  return new Uint8Array(await blob.arrayBuffer());
+}
+
+const median = (xs) => {
+  const s = [...xs].sort((a, b) => a - b);
+  return s.length ? s[Math.floor((s.length - 1) / 2)] : null;
+};
+
+async function bench(session) {
+  const size = Number(query.get("size") ?? 4096);
+  const runs = Number(query.get("runs") ?? 20);
+  await log(`making a ${size}² RGBA test image`);
+  const image = await testImage(size);
+  const uploads = [];
+  const samples = [];
+  const readbacks = [];
+  await log("loading it in the GPU worker");
+  await session.gpu.call("load", { bytes: image });
+  for (let i = 0; i < 3; i++) {
+    // A fresh load forces a fresh upload: time it.
+    if (i > 0) await session.gpu.call("load", { bytes: image });
+    const r = await session.gpu.call("run", { chain: JSON.stringify(BENCH_CHAIN), present: false });
+    uploads.push(r.timings.upload_ms);
+  }
+  for (let i = 0; i < runs; i++) {
+    const r = await session.gpu.call("run", { chain: JSON.stringify(BENCH_CHAIN), present: false });
+    samples.push(r.timings);
+  }
+  for (let i = 0; i < 5; i++) {
+    const r = await session.gpu.call("run", { chain: JSON.stringify(BENCH_CHAIN), pixels: true, present: false });
+    readbacks.push(r.timings.readback_ms);
+  }
+  const labels = samples[0].passes.map((p) => p.label);
+  const passes = Object.fromEntries(labels.map((label, i) => [label, median(samples.map((s) => s.passes[i].ms))]));
+  return {
+    mode: "bench",
+    size,
+    runs,
+    chain: BENCH_CHAIN,
+    clock: samples[0].gpu_clock,
+    gpu_ms_median: median(samples.map((s) => s.gpu_ms)),
+    passes_ms_median: passes,
+    upload_ms_median: median(uploads),
+    readback_ms_median: median(readbacks),
+    total_ms_median: median(samples.map((s) => s.total_ms)),
+  };
+}
+
+const MODES = ["reflect", "mirror", "nearest", "wrap", "constant"];
+const GRID_OPS = [
+  ["convolve 5×5", "convolve", { kernel: [[1, -2, 0.5, 3, 1], [0, 1, -1, 2, 0.5], [2, 0, 4, -1, 1], [-1, 1, 0, 1, 2], [0.5, 2, 1, 0, -3]] }],
+  ["convolve separable 7×7", "convolve", { kernel: Array.from({ length: 7 }, (_, r) => Array.from({ length: 7 }, (_, c) => [1, 2, 3, 4, 3, 2, 1][r] * [-1, 0.5, 2, 0, 1, -0.5, 1][c])) }],
+  ["gaussian_blur", "gaussian_blur", { sigma: 2.5 }],
+  ["box_blur", "box_blur", { size: 7 }],
+  ["unsharp_mask", "unsharp_mask", { sigma: 1.5, amount: 1.2 }],
+  ["edges sobel", "edges", { operator: "sobel" }],
+  ["edges scharr x", "edges", { operator: "scharr", output: "x" }],
+  ["edges prewitt y", "edges", { operator: "prewitt", output: "y" }],
+  ["laplace 4", "laplace", { neighbours: 4 }],
+  ["laplace 8", "laplace", { neighbours: 8 }],
+];
+
+const CRC_TABLE = Array.from({ length: 256 }, (_, n) => {
+  let c = n;
+  for (let k = 0; k < 8; k++) c = c & 1 ? 0xedb88320 ^ (c >>> 1) : c >>> 1;
+  return c >>> 0;
+});
+
+function crc32(bytes) {
+  let c = 0xffffffff;
+  for (const b of bytes) c = CRC_TABLE[(c ^ b) & 0xff] ^ (c >>> 8);
+  return (c ^ 0xffffffff) >>> 0;
+}
+
+/** Encode 8-bit gray, gray+alpha, RGB or RGBA pixels as a PNG (canvases only make RGBA). */
+async function encodePng(width, height, channels, pixels) {
+  const stride = width * channels;
+  const raw = new Uint8Array(height * (stride + 1));
+  for (let y = 0; y < height; y++) raw.set(pixels.subarray(y * stride, (y + 1) * stride), y * (stride + 1) + 1);
+  const deflated = new Response(new Blob([raw]).stream().pipeThrough(new CompressionStream("deflate")));
+  const idat = new Uint8Array(await deflated.arrayBuffer());
+  const chunk = (type, data) => {
+    const out = new Uint8Array(12 + data.length);
+    const view = new DataView(out.buffer);
+    view.setUint32(0, data.length);
+    out.set(new TextEncoder().encode(type), 4);
+    out.set(data, 8);
+    view.setUint32(8 + data.length, crc32(out.subarray(4, 8 + data.length)));
+    return out;
+  };
+  const header = new Uint8Array(13);
+  const hv = new DataView(header.buffer);
+  hv.setUint32(0, width);
+  hv.setUint32(4, height);
+  header.set([8, { 1: 0, 2: 4, 3: 2, 4: 6 }[channels], 0, 0, 0], 8);
+  const parts = [Uint8Array.of(137, 80, 78, 71, 13, 10, 26, 10), chunk("IHDR", header), chunk("IDAT", idat), chunk("IEND", new Uint8Array())];
+  return new Uint8Array(await new Blob(parts).arrayBuffer());
+}
+
+async function grid(session) {
+  const sizes = [[1, 1], [13, 17], [48, 64], [67, 130]];
+  const worst = Object.fromEntries(GRID_OPS.map(([name]) => [name, 0]));
+  let cases = 0;
+  for (const [h, w] of sizes) {
+    for (const channels of [1, 3, 4]) {
+      const pixels = Uint8Array.from({ length: w * h * channels }, (_, i) => (Math.imul(i + 1, 2654435761) >>> 24));
+      await session.loadImage(await encodePng(w, h, channels, pixels));
+      for (const [name, op, params] of GRID_OPS) {
+        for (const mode of MODES) {
+          const r = await session.process([{ op, params: { ...params, mode, cval: 0.25 } }], { compare: true });
+          worst[name] = Math.max(worst[name], r.metrics.maxAbsError);
+          cases++;
+        }
+      }
+      await log(`grid ${h}×${w}×${session.image.info.channels} done`);
+    }
+  }
+  return { mode: "grid", cases, worst_max_abs_error: worst };
+}
+
+async function main() {
+  const session = new Session();
+  try {
+    await session.start();
+    const gpu = session.gpuInfo;
+    await log(`adapter: ${JSON.stringify(gpu.adapter)}; present: ${gpu.present}`);
+    if (!gpu.available) throw new Error(`no GPU: ${gpu.reason}`);
+    const result = query.get("mode") === "grid" ? await grid(session) : await bench(session);
+    result.adapter = gpu.adapter;
+    result.present = gpu.present;
+    result.userAgent = navigator.userAgent;
+    result.date = new Date().toISOString();
+    out.textContent = JSON.stringify(result, null, 2);
+    await post("/__result", result);
+  } catch (err) {
+    out.textContent += `\nerror: ${err.message}`;
+    await post("/__result", { error: err.message });
+  }
+}
+
+main();
