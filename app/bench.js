@@ -27,6 +27,16 @@ export const BENCH_CHAIN = [
   { op: "convolve", params: { kernel: SHARPEN_5X5 } },
 ];
 
+// Eight identical steps in one submit: per-pass cost under sustained load.
+const repeat = (step) => Array.from({ length: 8 }, () => step);
+const STRESS_CHAINS = {
+  benchmark: BENCH_CHAIN,
+  gauss8: repeat({ op: "gaussian_blur", params: { sigma: 3 } }),
+  box8: repeat({ op: "box_blur", params: { size: 3 } }),
+  copy8: repeat({ op: "convolve", params: { kernel: [[1]] } }),
+  edges8: repeat({ op: "edges", params: {} }),
+};
+
 /** An RGBA 8-bit PNG: smooth gradients with a little noise, so it compresses. */
 async function testImage(size) {
   const canvas = new OffscreenCanvas(size, size);
@@ -51,6 +61,8 @@ const median = (xs) => {
 };
 
 async function bench(session) {
+  const named = query.get("chain") ?? "benchmark";
+  const chain = STRESS_CHAINS[named] ?? JSON.parse(named);
   const size = Number(query.get("size") ?? 4096);
   const runs = Number(query.get("runs") ?? 20);
   await log(`making a ${size}² RGBA test image`);
@@ -63,15 +75,15 @@ async function bench(session) {
   for (let i = 0; i < 3; i++) {
     // A fresh load forces a fresh upload: time it.
     if (i > 0) await session.gpu.call("load", { bytes: image });
-    const r = await session.gpu.call("run", { chain: JSON.stringify(BENCH_CHAIN), present: false });
+    const r = await session.gpu.call("run", { chain: JSON.stringify(chain), present: false });
     uploads.push(r.timings.upload_ms);
   }
   for (let i = 0; i < runs; i++) {
-    const r = await session.gpu.call("run", { chain: JSON.stringify(BENCH_CHAIN), present: false });
+    const r = await session.gpu.call("run", { chain: JSON.stringify(chain), present: false });
     samples.push(r.timings);
   }
   for (let i = 0; i < 5; i++) {
-    const r = await session.gpu.call("run", { chain: JSON.stringify(BENCH_CHAIN), pixels: true, present: false });
+    const r = await session.gpu.call("run", { chain: JSON.stringify(chain), pixels: true, present: false });
     readbacks.push(r.timings.readback_ms);
   }
   const labels = samples[0].passes.map((p) => p.label);
@@ -80,7 +92,7 @@ async function bench(session) {
     mode: "bench",
     size,
     runs,
-    chain: BENCH_CHAIN,
+    chain,
     clock: samples[0].gpu_clock,
     gpu_ms_median: median(samples.map((s) => s.gpu_ms)),
     passes_ms_median: passes,

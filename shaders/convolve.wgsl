@@ -16,43 +16,85 @@ override WG_Y: u32;
 override MAX_RADIUS: u32;
 
 // General K×K correlation, K = 2 * radius + 1 <= 31: dst(y, x) = sum w(j, i) src(y+j-r, x+i-r).
-// Convolution is correlation with the kernel flipped; the host flips it.
-// Tiling: each WG_X × WG_Y workgroup computes a WG_X × WG_Y output tile. For each kernel row j
-// it stages, in workgroup memory, the WG_Y input rows that row touches, each WG_X + 2r wide,
-// then every invocation sums its K taps from there. Global reads per output: K (WG_X + 2r) / WG_X
-// instead of K².
-// Borders: every staged coordinate goes through border_index, so tiles on the edge need no
-// special case; a constant border stages cval.
+// Convolution is correlation with the kernel flipped; the host flips it. Each WG_X × WG_Y
+// workgroup computes a WG_X × WG_Y output tile, with the kernel staged in workgroup memory.
+// Two entry points; the host picks one by radius:
+//   tiled  stages the whole (WG_X + 2r) × (WG_Y + 2r) input tile once, then every invocation
+//          sums its K² taps from workgroup memory: about one global read per pixel. For radii
+//          whose tile fits workgroup memory (MAX_RADIUS small).
+//   rows   for larger kernels: for each kernel row j it stages the WG_Y input rows that row
+//          touches, WG_X + 2r wide, then sums that row's K taps. Global reads per output:
+//          K (WG_X + 2r) / WG_X instead of K².
+// Borders: every staged coordinate goes through border_index, so edge tiles need no special
+// case; a constant border stages cval.
 // Alpha: written back from the source pixel (keep_alpha).
-// Dispatch: (ceil(width / WG_X), ceil(height / WG_Y)) workgroups.
+// Dispatch: (ceil(width / WG_X), ceil(height / WG_Y)) workgroups, for either entry point.
 
+var<workgroup> kernel: array<f32, (2u * MAX_RADIUS + 1u) * (2u * MAX_RADIUS + 1u)>;
+var<workgroup> tile: array<vec4<f32>, (WG_X + 2u * MAX_RADIUS) * (WG_Y + 2u * MAX_RADIUS)>;
 var<workgroup> slab: array<vec4<f32>, (WG_X + 2u * MAX_RADIUS) * WG_Y>;
 
+fn stage_kernel(first: u32, k: u32) {
+  for (var t = first; t < k * k; t += WG_X * WG_Y) {
+    kernel[t] = weights[t];
+  }
+}
+
+fn store(x: i32, y: i32, w: i32, h: i32, acc: vec4<f32>) {
+  if (x < w && y < h) {
+    let at = y * w + x;
+    dst[at] = keep_alpha(acc, src[at]);
+  }
+}
+
 @compute @workgroup_size(WG_X, WG_Y)
-fn main(@builtin(workgroup_id) wg: vec3<u32>, @builtin(local_invocation_id) lid: vec3<u32>) {
+fn tiled(@builtin(workgroup_id) wg: vec3<u32>, @builtin(local_invocation_id) lid: vec3<u32>) {
+  let w = i32(params.width);
+  let h = i32(params.height);
+  let r = params.radius;
+  let k = 2u * r + 1u;
+  let span_x = WG_X + 2u * r;
+  let span_y = WG_Y + 2u * r;
+  let left = i32(wg.x * WG_X) - i32(r);
+  let top = i32(wg.y * WG_Y) - i32(r);
+  let flat = lid.y * WG_X + lid.x;
+  stage_kernel(flat, k);
+  for (var s = flat; s < span_x * span_y; s += WG_X * WG_Y) {
+    tile[s] = border_load(left + i32(s % span_x), top + i32(s / span_x), w, h, params.mode, params.cval);
+  }
+  workgroupBarrier();
+  var acc = vec4<f32>(0.0);
+  for (var j = 0u; j < k; j++) {
+    let base = (lid.y + j) * span_x + lid.x;
+    for (var i = 0u; i < k; i++) {
+      acc += kernel[j * k + i] * tile[base + i];
+    }
+  }
+  store(i32(wg.x * WG_X + lid.x), i32(wg.y * WG_Y + lid.y), w, h, acc);
+}
+
+@compute @workgroup_size(WG_X, WG_Y)
+fn rows(@builtin(workgroup_id) wg: vec3<u32>, @builtin(local_invocation_id) lid: vec3<u32>) {
   let w = i32(params.width);
   let h = i32(params.height);
   let r = i32(params.radius);
   let k = 2 * r + 1;
   let slab_w = WG_X + 2u * u32(r);
-  let x = i32(wg.x * WG_X + lid.x);
   let y = i32(wg.y * WG_Y + lid.y);
   let left = i32(wg.x * WG_X) - r;
-  let row = lid.y * slab_w;
+  let line = lid.y * slab_w;
+  stage_kernel(lid.y * WG_X + lid.x, u32(k));
 
   var acc = vec4<f32>(0.0);
   for (var j = 0; j < k; j++) {
     for (var sx = lid.x; sx < slab_w; sx += WG_X) {
-      slab[row + sx] = border_load(left + i32(sx), y + j - r, w, h, params.mode, params.cval);
+      slab[line + sx] = border_load(left + i32(sx), y + j - r, w, h, params.mode, params.cval);
     }
     workgroupBarrier();
     for (var i = 0; i < k; i++) {
-      acc += weights[j * k + i] * slab[row + lid.x + u32(i)];
+      acc += kernel[j * k + i] * slab[line + lid.x + u32(i)];
     }
     workgroupBarrier();
   }
-  if (x < w && y < h) {
-    let at = y * w + x;
-    dst[at] = keep_alpha(acc, src[at]);
-  }
+  store(i32(wg.x * WG_X + lid.x), y, w, h, acc);
 }

@@ -9,14 +9,14 @@ struct Params {
 @group(0) @binding(1) var<storage, read> src: array<vec4<f32>>;
 @group(0) @binding(2) var<storage, read_write> dst: array<f32>;
 
-override WG_SIZE: u32;
+override WG_X: u32;
 
 // Narrows the RGBA f32 working layout back to the user's H×W×C float32 array, so the host
 // can copy the mapped bytes straight into a NumPy array of that shape. The inverse of
 // unpack.wgsl's lane rule: L <- r, LA <- (r, a), RGB <- rgb, RGBA <- rgba.
-// Dispatch: (ceil(width / WG_SIZE), height) workgroups; one invocation a pixel.
+// Dispatch: (ceil(width / WG_X), height) workgroups; one invocation a pixel.
 
-@compute @workgroup_size(WG_SIZE)
+@compute @workgroup_size(WG_X)
 fn main(@builtin(global_invocation_id) gid: vec3<u32>) {
   if (gid.x >= params.width || gid.y >= params.height) {
     return;

@@ -11,51 +11,95 @@ struct Params {
 @group(0) @binding(2) var<storage, read_write> dst: array<vec4<f32>>;
 @group(0) @binding(3) var<storage, read> weights: array<f32>;
 
-override WG_SIZE: u32;
+override WG_X: u32;
+override WG_Y: u32;
 override MAX_RADIUS: u32;
-override AXIS: u32;   // 0: along x (rows), 1: along y (columns)
 
 // One 1-D correlation pass of a separable filter (Gaussian, box, any rank-1 kernel):
-// dst(p) = sum_t w(t) src(p + (t - r) e_axis).
-// Tiling: a workgroup is WG_SIZE invocations along x.
-//   AXIS 0 stages its row segment plus an r-wide halo on each side in workgroup memory, so each
-//   input pixel is read from global memory about once rather than 2r + 1 times.
-//   AXIS 1 reads straight from global memory: neighbouring invocations read neighbouring
-//   addresses of the same rows, so the reads coalesce and need no staging.
+// dst(p) = sum_t w(t) src(p + (t - r) e_axis), for t in 0..2r.
+// Three entry points; the host picks one and dispatches it:
+//   along_x         WG_X × 1 invocations stage their row segment plus an r-wide halo on each
+//                   side in workgroup memory, so each input pixel is read from global memory
+//                   about once. Dispatch (ceil(width / WG_X), height).
+//   along_y         WG_X × WG_Y invocations stage a (WG_Y + 2r)-row, WG_X-column tile the same
+//                   way, for radii up to MAX_RADIUS, whose tile must fit workgroup memory.
+//                   Dispatch (ceil(width / WG_X), ceil(height / WG_Y)).
+//   along_y_direct  for larger radii: WG_X × 1 invocations read straight from global memory;
+//                   neighbours read neighbouring addresses of the same rows, so reads coalesce.
+//                   Dispatch (ceil(width / WG_X), height).
+// The weights are staged in workgroup memory once per workgroup.
 // Borders: coordinates go through border_index; a constant border reads cval. The host makes
 // two passes equal the full 2-D kernel by giving the second pass cval times the sum of the
 // first pass's weights (filterlab.reference documents the rule).
 // Alpha: written back from the source pixel (keep_alpha).
-// Dispatch: (ceil(width / WG_SIZE), height) workgroups.
 
-var<workgroup> staged: array<vec4<f32>, WG_SIZE + 2u * MAX_RADIUS>;
+var<workgroup> taps: array<f32, 2u * MAX_RADIUS + 1u>;
+var<workgroup> row: array<vec4<f32>, WG_X + 2u * MAX_RADIUS>;
+var<workgroup> tile: array<vec4<f32>, (WG_Y + 2u * MAX_RADIUS) * WG_X>;
 
-@compute @workgroup_size(WG_SIZE)
-fn main(@builtin(workgroup_id) wg: vec3<u32>, @builtin(local_invocation_id) lid: vec3<u32>) {
-  let w = i32(params.width);
-  let h = i32(params.height);
-  let r = i32(params.radius);
-  let x = i32(wg.x * WG_SIZE + lid.x);
-  let y = i32(wg.y);
-  var acc = vec4<f32>(0.0);
-
-  if (AXIS == 0u) {
-    let left = i32(wg.x * WG_SIZE) - r;
-    let span = WG_SIZE + 2u * u32(r);
-    for (var s = lid.x; s < span; s += WG_SIZE) {
-      staged[s] = border_load(left + i32(s), y, w, h, params.mode, params.cval);
-    }
-    workgroupBarrier();
-    for (var t = 0; t <= 2 * r; t++) {
-      acc += weights[t] * staged[lid.x + u32(t)];
-    }
-  } else {
-    for (var t = 0; t <= 2 * r; t++) {
-      acc += weights[t] * border_load(x, y + t - r, w, h, params.mode, params.cval);
-    }
+fn stage_taps(first: u32, stride: u32) {
+  for (var t = first; t <= 2u * params.radius; t += stride) {
+    taps[t] = weights[t];
   }
-  if (x < w) {
+}
+
+fn store(x: i32, y: i32, w: i32, h: i32, acc: vec4<f32>) {
+  if (x < w && y < h) {
     let at = y * w + x;
     dst[at] = keep_alpha(acc, src[at]);
   }
+}
+
+@compute @workgroup_size(WG_X)
+fn along_x(@builtin(workgroup_id) wg: vec3<u32>, @builtin(local_invocation_id) lid: vec3<u32>) {
+  let w = i32(params.width);
+  let h = i32(params.height);
+  let r = i32(params.radius);
+  let y = i32(wg.y);
+  let left = i32(wg.x * WG_X) - r;
+  stage_taps(lid.x, WG_X);
+  for (var s = lid.x; s < WG_X + 2u * u32(r); s += WG_X) {
+    row[s] = border_load(left + i32(s), y, w, h, params.mode, params.cval);
+  }
+  workgroupBarrier();
+  var acc = vec4<f32>(0.0);
+  for (var t = 0u; t <= 2u * u32(r); t++) {
+    acc += taps[t] * row[lid.x + t];
+  }
+  store(i32(wg.x * WG_X + lid.x), y, w, h, acc);
+}
+
+@compute @workgroup_size(WG_X, WG_Y)
+fn along_y(@builtin(workgroup_id) wg: vec3<u32>, @builtin(local_invocation_id) lid: vec3<u32>) {
+  let w = i32(params.width);
+  let h = i32(params.height);
+  let r = i32(params.radius);
+  let x = i32(wg.x * WG_X + lid.x);
+  let top = i32(wg.y * WG_Y) - r;
+  stage_taps(lid.y * WG_X + lid.x, WG_X * WG_Y);
+  for (var s = lid.y; s < WG_Y + 2u * u32(r); s += WG_Y) {
+    tile[s * WG_X + lid.x] = border_load(x, top + i32(s), w, h, params.mode, params.cval);
+  }
+  workgroupBarrier();
+  var acc = vec4<f32>(0.0);
+  for (var t = 0u; t <= 2u * u32(r); t++) {
+    acc += taps[t] * tile[(lid.y + t) * WG_X + lid.x];
+  }
+  store(x, i32(wg.y * WG_Y + lid.y), w, h, acc);
+}
+
+@compute @workgroup_size(WG_X)
+fn along_y_direct(@builtin(workgroup_id) wg: vec3<u32>, @builtin(local_invocation_id) lid: vec3<u32>) {
+  let w = i32(params.width);
+  let h = i32(params.height);
+  let r = i32(params.radius);
+  let x = i32(wg.x * WG_X + lid.x);
+  let y = i32(wg.y);
+  stage_taps(lid.x, WG_X);
+  workgroupBarrier();
+  var acc = vec4<f32>(0.0);
+  for (var t = 0; t <= 2 * r; t++) {
+    acc += taps[t] * border_load(x, y + t - r, w, h, params.mode, params.cval);
+  }
+  store(x, y, w, h, acc);
 }

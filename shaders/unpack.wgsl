@@ -9,7 +9,7 @@ struct Params {
 @group(0) @binding(1) var<storage, read> packed: array<u32>;
 @group(0) @binding(2) var<storage, read_write> dst: array<vec4<f32>>;
 
-override WG_SIZE: u32;
+override WG_X: u32;
 
 // Widens an uploaded image into the RGBA f32 working layout.
 // Input: the H×W×C array exactly as NumPy holds it (C-contiguous), its bytes packed into u32
@@ -17,7 +17,7 @@ override WG_SIZE: u32;
 // k%2 of word k/2, and a float32 sample in word k. No host-side widening or copying.
 // Output lanes: L -> (l, l, l, 1); LA -> (l, l, l, a); RGB -> (r, g, b, 1); RGBA unchanged.
 // Integer samples become x / (2^bits - 1), the same rule as filterlab.imageio.
-// Dispatch: (ceil(width / WG_SIZE), height) workgroups; one invocation a pixel.
+// Dispatch: (ceil(width / WG_X), height) workgroups; one invocation a pixel.
 
 fn sample_at(k: u32) -> f32 {
   switch params.format {
@@ -33,7 +33,7 @@ fn sample_at(k: u32) -> f32 {
   }
 }
 
-@compute @workgroup_size(WG_SIZE)
+@compute @workgroup_size(WG_X)
 fn main(@builtin(global_invocation_id) gid: vec3<u32>) {
   if (gid.x >= params.width || gid.y >= params.height) {
     return;

@@ -19,15 +19,20 @@ TOL = 1e-5
 
 _rng = np.random.default_rng(7)
 NON_SEPARABLE_5X5 = np.round(_rng.normal(size=(5, 5)), 3).tolist()
+NON_SEPARABLE_11X11 = np.round(_rng.normal(size=(11, 11)), 3).tolist()
 SEPARABLE_7X7 = np.outer([1, 2, 3, 4, 3, 2, 1], [-1, 0.5, 2, 0, 1, -0.5, 1]).tolist()
 
-# Each operation with parameter sets that cover its code paths on the GPU.
+# Each operation with parameter sets that cover its code paths on the GPU: small 2-D kernels
+# (tiled), larger ones (staged by rows), separable kernels, and separable radii beyond the
+# tiled vertical pass (read directly).
 OPERATIONS = [
     ("convolve", {"kernel": NON_SEPARABLE_5X5}),
+    ("convolve", {"kernel": NON_SEPARABLE_11X11}),
     ("convolve", {"kernel": SEPARABLE_7X7}),
     ("convolve", {"kernel": [[0, -1, 0], [-1, 5, -1], [0, -1, 0]]}),
     ("gaussian_blur", {"sigma": 1.5}),
     ("gaussian_blur", {"sigma": 3.0, "truncate": 2.5}),
+    ("gaussian_blur", {"sigma": 6.0}),
     ("box_blur", {"size": 5}),
     ("unsharp_mask", {"sigma": 1.2, "amount": 1.5}),
     ("edges", {"operator": "sobel", "output": "magnitude"}),

@@ -35,23 +35,31 @@ from ..chain import Step
 from .device import GPUDevice, js_object
 from .resources import Resources
 
-# Workgroup shapes, the one place they are set. Each is passed to its shader as override
-# constants, and the dispatch sizes below are derived from the same numbers.
-WORKGROUPS: dict[str, dict[str, int]] = {
-    "convolve": {"WG_X": 16, "WG_Y": 16},
-    "separable": {"WG_SIZE": 128},
-    "edges": {"WG_X": 16, "WG_Y": 16},
-    "laplace": {"WG_X": 16, "WG_Y": 16},
-    "unsharp": {"WG_SIZE": 256},
-    "unpack": {"WG_SIZE": 256},
-    "pack": {"WG_SIZE": 256},
-    "display": {"WG_SIZE": 256},
+# Workgroup shapes, the one place they are set, per (shader, entry point). Each is passed to
+# its shader as override constants, and the dispatch sizes below are derived from the same
+# numbers: a workgroup covers WG_X × WG_Y output pixels (WG_Y is 1 where absent).
+WORKGROUPS: dict[tuple[str, str], dict[str, int]] = {
+    ("convolve", "tiled"): {"WG_X": 16, "WG_Y": 16},
+    ("convolve", "rows"): {"WG_X": 16, "WG_Y": 16},
+    ("separable", "along_x"): {"WG_X": 128},
+    ("separable", "along_y"): {"WG_X": 16, "WG_Y": 16},
+    ("separable", "along_y_direct"): {"WG_X": 128},
+    ("edges", "main"): {"WG_X": 16, "WG_Y": 16},
+    ("laplace", "main"): {"WG_X": 16, "WG_Y": 16},
+    ("unsharp", "main"): {"WG_X": 256},
+    ("unpack", "main"): {"WG_X": 256},
+    ("pack", "main"): {"WG_X": 256},
+    ("display", "main"): {"WG_X": 256},
 }
 # Workgroup-memory sizes are compiled in; radii are rounded up to one of these so slider moves
 # reuse a few pipelines instead of compiling one per radius.
 _RADIUS_BUCKETS = (1, 2, 4, 8, 16, 32, 64, 128)
 MAX_SEPARABLE_RADIUS = _RADIUS_BUCKETS[-1]
 MAX_KERNEL_RADIUS = kernels.MAX_SIZE // 2
+# The largest radii whose staged tiles fit the 16 KiB of workgroup memory every WebGPU device
+# offers (the shaders' comments give the tile shapes); larger radii use the other entry point.
+_TILED_Y_MAX = 16  # separable along_y: (WG_Y + 2r) × WG_X pixels
+_TILED_2D_MAX = 4  # convolve tiled: (WG_X + 2r) × (WG_Y + 2r) pixels, plus the kernel
 
 _FORMATS = {np.dtype(np.uint8): 0, np.dtype(np.uint16): 1, np.dtype(np.float32): 2}
 _EDGE_TAPS = {name: kernels.DERIVATIVE_FACTORS[name][0] for name in ("sobel", "scharr", "prewitt")}
@@ -65,8 +73,8 @@ def _usage(*names: str) -> int:
     return flags
 
 
-def _bucket(radius: int) -> int:
-    return next(b for b in _RADIUS_BUCKETS if b >= radius)
+def _bucket(radius: int, largest: int = MAX_SEPARABLE_RADIUS) -> int:
+    return min(next(b for b in _RADIUS_BUCKETS if b >= radius), largest)
 
 
 def _ceil_div(a: int, b: int) -> int:
@@ -79,6 +87,7 @@ class Pass:
 
     label: str
     shader: str
+    entry: str
     constants: dict[str, int]
     params: bytes
     inputs: tuple[str, ...]
@@ -103,18 +112,17 @@ class Planner:
         self.height = height
         self.passes: list[Pass] = []
 
-    def _grid(self, shader: str) -> tuple[int, int]:
-        wg = WORKGROUPS[shader]
-        if "WG_X" in wg:
-            return _ceil_div(self.width, wg["WG_X"]), _ceil_div(self.height, wg["WG_Y"])
-        return _ceil_div(self.width, wg["WG_SIZE"]), self.height
+    def _grid(self, shader: str, entry: str) -> tuple[int, int]:
+        wg = WORKGROUPS[shader, entry]
+        return _ceil_div(self.width, wg["WG_X"]), _ceil_div(self.height, wg.get("WG_Y", 1))
 
     def _head(self, mode: str, cval: float) -> bytes:
         return struct.pack("<IIIf", self.width, self.height, borders.MODES.index(mode), float(cval))
 
-    def add(self, label, shader, params, inputs, output, *, constants=None, weights=None):
-        const = dict(WORKGROUPS[shader], **(constants or {}))
-        self.passes.append(Pass(label, shader, const, params, tuple(inputs), output, self._grid(shader), weights))
+    def add(self, label, shader, params, inputs, output, *, entry="main", constants=None, weights=None):
+        const = dict(WORKGROUPS[shader, entry], **(constants or {}))
+        grid = self._grid(shader, entry)
+        self.passes.append(Pass(label, shader, entry, const, params, tuple(inputs), output, grid, weights))
 
     def separable(self, label, column, row, mode, cval, src, tmp, dst):
         """Two 1-D passes, x then y, equal to the 2-D kernel outer(column, row)."""
@@ -125,9 +133,11 @@ class Planner:
             (1, column, cval * float(np.sum(row, dtype=np.float64)), tmp, dst),
         ):
             radius = len(taps) // 2
+            bucket = _bucket(radius)
+            entry = "along_x" if axis == 0 else "along_y" if bucket <= _TILED_Y_MAX else "along_y_direct"
             params = self._head(mode, border_value) + struct.pack("<I", radius)
-            self.add(f"{label} {'xy'[axis]}", "separable", params, [a], b,
-                     constants={"AXIS": axis, "MAX_RADIUS": _bucket(radius)}, weights=taps)
+            self.add(f"{label} {'xy'[axis]}", "separable", params, [a], b, entry=entry,
+                     constants={"MAX_RADIUS": bucket}, weights=taps)
 
     def correlate(self, label, kernel, mode, cval, src, tmp, dst):
         kernel = np.asarray(kernel, np.float64)
@@ -136,9 +146,10 @@ class Planner:
             self.separable(label, split[0], split[1], mode, cval, src, tmp, dst)
             return
         radius = kernel.shape[0] // 2
+        bucket = _bucket(radius, MAX_KERNEL_RADIUS)
         params = self._head(mode, cval) + struct.pack("<I", radius)
-        self.add(label, "convolve", params, [src], dst,
-                 constants={"MAX_RADIUS": _bucket(radius)}, weights=kernel.astype(np.float32).ravel())
+        self.add(label, "convolve", params, [src], dst, entry="tiled" if bucket <= _TILED_2D_MAX else "rows",
+                 constants={"MAX_RADIUS": bucket}, weights=kernel.astype(np.float32).ravel())
 
     def step(self, index: int, step: Step, src: str, free: list[str]) -> str:
         """Add the passes of one step reading ``src``; return the buffer holding its output."""
@@ -376,7 +387,7 @@ class Engine:
 
     def _encode(self, device, encoder, n: int, p: Pass, query) -> None:
         res = self.resources
-        pipeline = res.compute_pipeline(p.shader, p.constants)
+        pipeline = res.compute_pipeline(p.shader, p.entry, p.constants)
         params_name = f"params{n}"
         res.buffer(params_name, 256, _usage("UNIFORM", "COPY_DST"))
         device.queue.writeBuffer(res._pool[params_name], 0, to_js(p.params))
@@ -387,7 +398,7 @@ class Engine:
             res.buffer(weights_name, max(p.weights.nbytes, 4096), _usage("STORAGE", "COPY_DST"))
             device.queue.writeBuffer(res._pool[weights_name], 0, to_js(p.weights.tobytes()))
             entries.append((len(entries), weights_name))
-        key = (p.shader, tuple(sorted(p.constants.items())))
+        key = (p.shader, p.entry, tuple(sorted(p.constants.items())))
         group = res.bind_group(key, pipeline, entries)
         descriptor = {"label": p.label}
         if query is not None:

@@ -77,13 +77,13 @@ class Resources:
             )
         return self._modules[name]
 
-    def compute_pipeline(self, name: str, constants: dict[str, int]):
-        key = ("compute", name, tuple(sorted(constants.items())))
+    def compute_pipeline(self, name: str, entry: str, constants: dict[str, int]):
+        key = ("compute", name, entry, tuple(sorted(constants.items())))
         if key not in self._pipelines:
             self._pipelines[key] = self.device.createComputePipeline(js_object({
-                "label": f"{name} {constants}",
+                "label": f"{name}.{entry} {constants}",
                 "layout": "auto",
-                "compute": {"module": self.module(name), "entryPoint": "main", "constants": constants},
+                "compute": {"module": self.module(name), "entryPoint": entry, "constants": constants},
             }))
         return self._pipelines[key]
 
