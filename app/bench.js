@@ -1,5 +1,7 @@
 // Benchmark and accuracy-grid page. It drives the same workers as the app.
-//   ?mode=bench&size=4096&runs=20  GPU timings of the benchmark chain (timestamp queries)
+//   ?mode=bench&size=4096&runs=20  GPU timings of the benchmark chain (timestamp queries);
+//        &chain=gauss8|box8|copy8|edges8 or JSON picks another chain, and
+//        &entries=separable.along_x:along_x_direct swaps a shader entry point (variants)
 //   ?mode=grid                      worst GPU-vs-reference error per operation
 // The result is printed and POSTed to /__result; progress lines go to /__log.
 import { Session } from "./session.js";
@@ -63,42 +65,59 @@ const median = (xs) => {
 async function bench(session) {
   const named = query.get("chain") ?? "benchmark";
   const chain = STRESS_CHAINS[named] ?? JSON.parse(named);
+  const chainJson = JSON.stringify(chain);
   const size = Number(query.get("size") ?? 4096);
   const runs = Number(query.get("runs") ?? 20);
+  // Variants ("|"-separated entry-point swaps, "" = the engine's choice) are measured
+  // interleaved, after a warm-up, so GPU clock changes hit them alike.
+  const variants = (query.get("entries") ?? "").split("|");
+  const setVariant = (v) => session.gpu.call("debug", { action: "entries", argument: v });
   await log(`making a ${size}² RGBA test image`);
   const image = await testImage(size);
-  const uploads = [];
-  const samples = [];
-  const readbacks = [];
   await log("loading it in the GPU worker");
-  await session.gpu.call("load", { bytes: image });
+  const uploads = [];
   for (let i = 0; i < 3; i++) {
-    // A fresh load forces a fresh upload: time it.
-    if (i > 0) await session.gpu.call("load", { bytes: image });
-    const r = await session.gpu.call("run", { chain: JSON.stringify(chain), present: false });
+    await session.gpu.call("load", { bytes: image }); // a fresh load forces a fresh upload
+    const r = await session.gpu.call("run", { chain: chainJson, present: false });
     uploads.push(r.timings.upload_ms);
   }
-  for (let i = 0; i < runs; i++) {
-    const r = await session.gpu.call("run", { chain: JSON.stringify(chain), present: false });
-    samples.push(r.timings);
+  const warmUntil = performance.now() + Number(query.get("warmup_ms") ?? 3000);
+  while (performance.now() < warmUntil) {
+    for (const v of variants) {
+      await setVariant(v);
+      await session.gpu.call("run", { chain: chainJson, present: false });
+    }
   }
+  const samples = variants.map(() => []);
+  for (let i = 0; i < runs; i++) {
+    for (const [k, v] of variants.entries()) {
+      await setVariant(v);
+      samples[k].push((await session.gpu.call("run", { chain: chainJson, present: false })).timings);
+    }
+  }
+  await setVariant("");
+  const readbacks = [];
   for (let i = 0; i < 5; i++) {
-    const r = await session.gpu.call("run", { chain: JSON.stringify(chain), pixels: true, present: false });
+    const r = await session.gpu.call("run", { chain: chainJson, pixels: true, present: false });
     readbacks.push(r.timings.readback_ms);
   }
-  const labels = samples[0].passes.map((p) => p.label);
-  const passes = Object.fromEntries(labels.map((label, i) => [label, median(samples.map((s) => s.passes[i].ms))]));
+  const summary = (list) => {
+    const labels = list[0].passes.map((p) => p.label);
+    return {
+      gpu_ms_median: median(list.map((s) => s.gpu_ms)),
+      passes_ms_median: Object.fromEntries(labels.map((label, i) => [label, median(list.map((s) => s.passes[i].ms))])),
+      total_ms_median: median(list.map((s) => s.total_ms)),
+    };
+  };
   return {
     mode: "bench",
     size,
     runs,
     chain,
-    clock: samples[0].gpu_clock,
-    gpu_ms_median: median(samples.map((s) => s.gpu_ms)),
-    passes_ms_median: passes,
+    clock: samples[0][0].gpu_clock,
+    variants: Object.fromEntries(variants.map((v, k) => [v || "default", summary(samples[k])])),
     upload_ms_median: median(uploads),
     readback_ms_median: median(readbacks),
-    total_ms_median: median(samples.map((s) => s.total_ms)),
   };
 }
 

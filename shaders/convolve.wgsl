@@ -3,7 +3,6 @@ struct Params {
   height: u32,
   mode: u32,       // border mode, see lib/border.wgsl
   cval: f32,       // value outside a constant border
-  radius: u32,     // kernel is (2 * radius + 1)², radius <= MAX_RADIUS
 }
 
 @group(0) @binding(0) var<uniform> params: Params;
@@ -13,7 +12,7 @@ struct Params {
 
 override WG_X: u32;
 override WG_Y: u32;
-override MAX_RADIUS: u32;
+override RADIUS: u32;  // the kernel's radius: a constant, so loops unroll
 
 // General K×K correlation, K = 2 * radius + 1 <= 31: dst(y, x) = sum w(j, i) src(y+j-r, x+i-r).
 // Convolution is correlation with the kernel flipped; the host flips it. Each WG_X × WG_Y
@@ -21,7 +20,7 @@ override MAX_RADIUS: u32;
 // Two entry points; the host picks one by radius:
 //   tiled  stages the whole (WG_X + 2r) × (WG_Y + 2r) input tile once, then every invocation
 //          sums its K² taps from workgroup memory: about one global read per pixel. For radii
-//          whose tile fits workgroup memory (MAX_RADIUS small).
+//          whose tile fits workgroup memory.
 //   rows   for larger kernels: for each kernel row j it stages the WG_Y input rows that row
 //          touches, WG_X + 2r wide, then sums that row's K taps. Global reads per output:
 //          K (WG_X + 2r) / WG_X instead of K².
@@ -30,9 +29,9 @@ override MAX_RADIUS: u32;
 // Alpha: written back from the source pixel (keep_alpha).
 // Dispatch: (ceil(width / WG_X), ceil(height / WG_Y)) workgroups, for either entry point.
 
-var<workgroup> kernel: array<f32, (2u * MAX_RADIUS + 1u) * (2u * MAX_RADIUS + 1u)>;
-var<workgroup> tile: array<vec4<f32>, (WG_X + 2u * MAX_RADIUS) * (WG_Y + 2u * MAX_RADIUS)>;
-var<workgroup> slab: array<vec4<f32>, (WG_X + 2u * MAX_RADIUS) * WG_Y>;
+var<workgroup> kernel: array<f32, (2u * RADIUS + 1u) * (2u * RADIUS + 1u)>;
+var<workgroup> tile: array<vec4<f32>, (WG_X + 2u * RADIUS) * (WG_Y + 2u * RADIUS)>;
+var<workgroup> slab: array<vec4<f32>, (WG_X + 2u * RADIUS) * WG_Y>;
 
 fn stage_kernel(first: u32, k: u32) {
   for (var t = first; t < k * k; t += WG_X * WG_Y) {
@@ -51,7 +50,7 @@ fn store(x: i32, y: i32, w: i32, h: i32, acc: vec4<f32>) {
 fn tiled(@builtin(workgroup_id) wg: vec3<u32>, @builtin(local_invocation_id) lid: vec3<u32>) {
   let w = i32(params.width);
   let h = i32(params.height);
-  let r = params.radius;
+  let r = RADIUS;
   let k = 2u * r + 1u;
   let span_x = WG_X + 2u * r;
   let span_y = WG_Y + 2u * r;
@@ -77,7 +76,7 @@ fn tiled(@builtin(workgroup_id) wg: vec3<u32>, @builtin(local_invocation_id) lid
 fn rows(@builtin(workgroup_id) wg: vec3<u32>, @builtin(local_invocation_id) lid: vec3<u32>) {
   let w = i32(params.width);
   let h = i32(params.height);
-  let r = i32(params.radius);
+  let r = i32(RADIUS);
   let k = 2 * r + 1;
   let slab_w = WG_X + 2u * u32(r);
   let y = i32(wg.y * WG_Y + lid.y);

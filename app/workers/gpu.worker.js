@@ -36,8 +36,8 @@ serve({
   events() {
     return py.api.gpu_events();
   },
-  debug({ action }) {
-    const out = py.api.gpu_debug(action);
+  debug({ action, argument = "" }) {
+    const out = py.api.gpu_debug(action, argument);
     // JS values Python holds references to (JsProxies): a leak shows up as growth here.
     if (action === "stats") out.jsRefs = py.pyodide._module._hiwire_num_refs();
     return out;

@@ -199,8 +199,16 @@ def gpu_events() -> Any:
     return _js(_drain_events())
 
 
-def gpu_debug(action: str) -> Any:
-    """Test and diagnostics hooks: ``destroy-device`` and ``stats``."""
+def gpu_debug(action: str, argument: str = "") -> Any:
+    """Test and diagnostics hooks: ``destroy-device``, ``stats`` and ``entries``.
+
+    ``entries`` takes ``"shader.entry:other,..."`` and makes the engine use entry point
+    ``other`` wherever it would use ``shader.entry`` (benchmarking variants).
+    """
+    if action == "entries":
+        pairs = [item.split(":") for item in argument.split(",") if item]
+        _state.engine.entries = {tuple(key.split(".")): value for key, value in pairs}
+        return _js({"entries": argument})
     if action == "destroy-device":
         if _state.gpu is not None:
             _state.gpu.destroy()

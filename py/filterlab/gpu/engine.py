@@ -44,6 +44,7 @@ WORKGROUPS: dict[tuple[str, str], dict[str, int]] = {
     ("separable", "along_x"): {"WG_X": 128},
     ("separable", "along_y"): {"WG_X": 16, "WG_Y": 16},
     ("separable", "along_y_direct"): {"WG_X": 128},
+    ("separable", "along_x_direct"): {"WG_X": 128},
     ("edges", "main"): {"WG_X": 16, "WG_Y": 16},
     ("laplace", "main"): {"WG_X": 16, "WG_Y": 16},
     ("unsharp", "main"): {"WG_X": 256},
@@ -51,11 +52,8 @@ WORKGROUPS: dict[tuple[str, str], dict[str, int]] = {
     ("pack", "main"): {"WG_X": 256},
     ("display", "main"): {"WG_X": 256},
 }
-# Workgroup-memory sizes are compiled in; radii are rounded up to one of these so slider moves
-# reuse a few pipelines instead of compiling one per radius.
-_RADIUS_BUCKETS = (1, 2, 4, 8, 16, 32, 64, 128)
-MAX_SEPARABLE_RADIUS = _RADIUS_BUCKETS[-1]
-MAX_KERNEL_RADIUS = kernels.MAX_SIZE // 2
+# The kernel radius is compiled into each pipeline (override RADIUS), so tap loops have a
+# constant trip count and unroll; pipelines are cached per radius.
 # The largest radii whose staged tiles fit the 16 KiB of workgroup memory every WebGPU device
 # offers (the shaders' comments give the tile shapes); larger radii use the other entry point.
 _TILED_Y_MAX = 16  # separable along_y: (WG_Y + 2r) × WG_X pixels
@@ -71,10 +69,6 @@ def _usage(*names: str) -> int:
     for name in names:
         flags |= int(getattr(js.GPUBufferUsage, name))
     return flags
-
-
-def _bucket(radius: int, largest: int = MAX_SEPARABLE_RADIUS) -> int:
-    return min(next(b for b in _RADIUS_BUCKETS if b >= radius), largest)
 
 
 def _ceil_div(a: int, b: int) -> int:
@@ -105,11 +99,16 @@ class RunResult:
 
 
 class Planner:
-    """Turns validated chain steps into passes for a width × height image."""
+    """Turns validated chain steps into passes for a width × height image.
 
-    def __init__(self, width: int, height: int):
+    ``entries`` replaces the entry point chosen for a pass, as ``{(shader, entry): other}``:
+    the benchmark page uses it to compare variants on one GPU.
+    """
+
+    def __init__(self, width: int, height: int, entries: dict | None = None):
         self.width = width
         self.height = height
+        self.entries = entries or {}
         self.passes: list[Pass] = []
 
     def _grid(self, shader: str, entry: str) -> tuple[int, int]:
@@ -120,6 +119,7 @@ class Planner:
         return struct.pack("<IIIf", self.width, self.height, borders.MODES.index(mode), float(cval))
 
     def add(self, label, shader, params, inputs, output, *, entry="main", constants=None, weights=None):
+        entry = self.entries.get((shader, entry), entry)
         const = dict(WORKGROUPS[shader, entry], **(constants or {}))
         grid = self._grid(shader, entry)
         self.passes.append(Pass(label, shader, entry, const, params, tuple(inputs), output, grid, weights))
@@ -133,11 +133,9 @@ class Planner:
             (1, column, cval * float(np.sum(row, dtype=np.float64)), tmp, dst),
         ):
             radius = len(taps) // 2
-            bucket = _bucket(radius)
-            entry = "along_x" if axis == 0 else "along_y" if bucket <= _TILED_Y_MAX else "along_y_direct"
-            params = self._head(mode, border_value) + struct.pack("<I", radius)
-            self.add(f"{label} {'xy'[axis]}", "separable", params, [a], b, entry=entry,
-                     constants={"MAX_RADIUS": bucket}, weights=taps)
+            entry = "along_x" if axis == 0 else "along_y" if radius <= _TILED_Y_MAX else "along_y_direct"
+            self.add(f"{label} {'xy'[axis]}", "separable", self._head(mode, border_value), [a], b,
+                     entry=entry, constants={"RADIUS": radius}, weights=taps)
 
     def correlate(self, label, kernel, mode, cval, src, tmp, dst):
         kernel = np.asarray(kernel, np.float64)
@@ -146,10 +144,9 @@ class Planner:
             self.separable(label, split[0], split[1], mode, cval, src, tmp, dst)
             return
         radius = kernel.shape[0] // 2
-        bucket = _bucket(radius, MAX_KERNEL_RADIUS)
-        params = self._head(mode, cval) + struct.pack("<I", radius)
-        self.add(label, "convolve", params, [src], dst, entry="tiled" if bucket <= _TILED_2D_MAX else "rows",
-                 constants={"MAX_RADIUS": bucket}, weights=kernel.astype(np.float32).ravel())
+        self.add(label, "convolve", self._head(mode, cval), [src], dst,
+                 entry="tiled" if radius <= _TILED_2D_MAX else "rows",
+                 constants={"RADIUS": radius}, weights=kernel.astype(np.float32).ravel())
 
     def step(self, index: int, step: Step, src: str, free: list[str]) -> str:
         """Add the passes of one step reading ``src``; return the buffer holding its output."""
@@ -204,6 +201,7 @@ class Engine:
         self._context_device = None
         self.present_mode = "none"
         self.present_note = ""
+        self.entries: dict[tuple[str, str], str] = {}
         gpu.on_reset(self._forget_upload)
 
     def _forget_upload(self) -> None:
@@ -289,7 +287,7 @@ class Engine:
             await device.queue.onSubmittedWorkDone()  # time the transfer itself, once per image
             timings["upload_ms"] = (time.perf_counter() - t_up) * 1e3
 
-        plan = Planner(w, h)
+        plan = Planner(w, h, self.entries)
         work = ["work0", "work1", "work2"]
         for name in work:
             res.buffer(name, w * h * 16, _usage("STORAGE", "COPY_SRC"))
