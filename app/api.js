@@ -41,9 +41,13 @@ export function installApi(session) {
     gpuInfo() {
       return session.gpuInfo;
     },
-    /** Diagnostics: "stats" (live GPU buffers, proxies) and "destroy-device". */
-    debug(action) {
-      return session.gpu.call("debug", { action });
+    /**
+     * Diagnostics: "stats" (live GPU buffers, pipelines, JS references held by Python),
+     * "destroy-device" (simulates a lost GPU), "band-rows" with a row count (forces banded
+     * processing; "" restores automatic banding).
+     */
+    debug(action, argument = "") {
+      return session.gpu.call("debug", { action, argument: String(argument) });
     },
   };
   Object.defineProperty(window, "filterlab", { value: api, configurable: false, enumerable: true });

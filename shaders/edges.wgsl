@@ -55,6 +55,5 @@ fn main(@builtin(global_invocation_id) gid: vec3<u32>) {
     case 2u: { result = gy; }
     default: { result = sqrt(gx * gx + gy * gy); }
   }
-  let at = y * w + x;
-  dst[at] = keep_alpha(result, src[at]);
+  dst[y * w + x] = keep_alpha(result, src[src_index(x, y, w)]);
 }

@@ -31,8 +31,7 @@ fn main(@builtin(global_invocation_id) gid: vec3<u32>) {
   }
   let m = params.mode;
   let k = params.cval;
-  let at = y * w + x;
-  let c = src[at];
+  let c = src[src_index(x, y, w)];
   let orthogonal = border_load(x, y - 1, w, h, m, k) + border_load(x, y + 1, w, h, m, k)
             + border_load(x - 1, y, w, h, m, k) + border_load(x + 1, y, w, h, m, k);
   var result = orthogonal - 4.0 * c;
@@ -41,5 +40,5 @@ fn main(@builtin(global_invocation_id) gid: vec3<u32>) {
                  + border_load(x - 1, y + 1, w, h, m, k) + border_load(x + 1, y + 1, w, h, m, k);
     result = orthogonal + diagonal - 8.0 * c;
   }
-  dst[at] = keep_alpha(result, c);
+  dst[y * w + x] = keep_alpha(result, c);
 }

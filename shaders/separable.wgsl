@@ -46,8 +46,7 @@ fn stage_taps(first: u32, stride: u32) {
 
 fn store(x: i32, y: i32, w: i32, h: i32, acc: vec4<f32>) {
   if (x < w && y < h) {
-    let at = y * w + x;
-    dst[at] = keep_alpha(acc, src[at]);
+    dst[y * w + x] = keep_alpha(acc, src[src_index(x, y, w)]);
   }
 }
 

@@ -200,11 +200,17 @@ def gpu_events() -> Any:
 
 
 def gpu_debug(action: str, argument: str = "") -> Any:
-    """Test and diagnostics hooks: ``destroy-device``, ``stats`` and ``entries``.
+    """Test and diagnostics hooks: ``destroy-device``, ``stats``, ``band-rows`` and ``entries``.
+
+    ``band-rows`` forces the engine to process images in bands of that many rows (empty
+    restores automatic banding), so tests can check banded results against unbanded ones.
 
     ``entries`` takes ``"shader.entry:other,..."`` and makes the engine use entry point
     ``other`` wherever it would use ``shader.entry`` (benchmarking variants).
     """
+    if action == "band-rows":
+        _state.engine.band_rows = int(argument) if argument else None
+        return _js({"bandRows": _state.engine.band_rows})
     if action == "entries":
         pairs = [item.split(":") for item in argument.split(",") if item]
         _state.engine.entries = {tuple(key.split(".")): value for key, value in pairs}

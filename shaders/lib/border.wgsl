@@ -41,10 +41,27 @@ fn border_index(i: i32, n: i32, mode: u32) -> i32 {
   }
 }
 
+// Banded images. An image too large for one binding is processed in horizontal bands. Then
+// `src` holds the band's rows plus BAND_HALO rows above and below, which the host has already
+// filled by the vertical border rule, so only x needs the rule here. BAND_HALO < 0 (the
+// default) means `src` holds the whole image.
+override BAND_HALO: i32 = -1;
+
+// Index in `src` of the pixel at (x, y), where (x, y) lies in the image (or band).
+fn src_index(x: i32, y: i32, width: i32) -> i32 {
+  if (BAND_HALO >= 0) {
+    return (y + BAND_HALO) * width + x;
+  }
+  return y * width + x;
+}
+
 // The pixel at (x, y) after the border rule, or cval in every lane outside a constant border.
 fn border_load(x: i32, y: i32, width: i32, height: i32, mode: u32, cval: f32) -> vec4<f32> {
   let bx = border_index(x, width, mode);
-  let by = border_index(y, height, mode);
+  var by = y + BAND_HALO;
+  if (BAND_HALO < 0) {
+    by = border_index(y, height, mode);
+  }
   if (bx < 0 || by < 0) {
     return vec4<f32>(cval);
   }

@@ -133,3 +133,31 @@ def test_every_upload_format_matches_the_reference(app, kind):
         data = _encoded(rng.random((23, 19)).astype(np.float32), "TIFF")
     result = run_api(app, data, CHAIN, pixels="gpu")
     assert result["metrics"]["maxAbsError"] <= TOL
+
+
+BAND_CHAIN = [
+    {"op": "gaussian_blur", "params": {"sigma": 3.0, "mode": "wrap"}},
+    {"op": "convolve", "params": {"kernel": np.round(np.random.default_rng(3).normal(size=(9, 9)), 2).tolist(),
+                                  "mode": "constant", "cval": 0.4}},
+    {"op": "edges", "params": {"operator": "scharr", "mode": "mirror"}},
+    {"op": "unsharp_mask", "params": {"sigma": 1.0, "amount": 0.8, "mode": "nearest"}},
+    {"op": "laplace", "params": {"neighbours": 8, "mode": "reflect"}},
+    {"op": "box_blur", "params": {"size": 5, "mode": "constant", "cval": 0.9}},
+    {"op": "convolve", "params": {"kernel": [[1, 2, 1], [2, 4, 2], [1, 2, 1]], "mode": "wrap"}},
+]
+
+
+@pytest.mark.parametrize("band_rows", [1, 7, 16])
+def test_forced_bands_give_the_same_result_as_one_band(app, band_rows):
+    image = png_bytes(random_image(45, 33, 4, seed=8))
+    whole = run_api(app, image, BAND_CHAIN, pixels="gpu", stages=True)
+    assert whole["timings"]["bands"] == 1
+    app.evaluate("(rows) => window.filterlab.debug('band-rows', rows)", band_rows)
+    try:
+        banded = run_api(app, image, BAND_CHAIN, pixels="gpu", stages=True)
+    finally:
+        app.evaluate("() => window.filterlab.debug('band-rows', '')")
+    assert banded["timings"]["bands"] == -(-45 // band_rows)
+    np.testing.assert_array_equal(banded["pixels"], whole["pixels"])
+    tol = TOL * max(1.0, float(np.abs(whole["pixels"]).max()))
+    assert banded["metrics"]["maxAbsError"] <= tol

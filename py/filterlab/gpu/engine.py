@@ -59,6 +59,12 @@ WORKGROUPS: dict[tuple[str, str], dict[str, int]] = {
 _TILED_Y_MAX = 16  # separable along_y: (WG_Y + 2r) × WG_X pixels
 _TILED_2D_MAX = 4  # convolve tiled: (WG_X + 2r) × (WG_Y + 2r) pixels, plus the kernel
 
+# Shaders that read neighbours through lib/border.wgsl, and so take BAND_HALO when banded.
+_NEIGHBOURHOOD = frozenset({"convolve", "separable", "edges", "laplace"})
+# The most rows any pass reads above or below a pixel (the widest Gaussian in the catalog has
+# radius 96); bands leave room for this many halo rows in a binding.
+_MAX_HALO = 128
+
 _FORMATS = {np.dtype(np.uint8): 0, np.dtype(np.uint16): 1, np.dtype(np.float32): 2}
 _EDGE_TAPS = {name: kernels.DERIVATIVE_FACTORS[name][0] for name in ("sobel", "scharr", "prewitt")}
 _EDGE_OUTPUTS = ("magnitude", "x", "y")
@@ -75,6 +81,11 @@ def _ceil_div(a: int, b: int) -> int:
     return -(-a // b)
 
 
+def _name(logical: str, band: int, bands: list) -> str:
+    """The pooled buffer holding band ``band`` of logical buffer ``logical``."""
+    return logical if len(bands) == 1 else f"{logical}.{band}"
+
+
 @dataclass
 class Pass:
     """One compute dispatch: a shader, its uniform bytes, optional weights, and buffers."""
@@ -88,6 +99,9 @@ class Pass:
     output: str
     dispatch: tuple[int, int]
     weights: np.ndarray | None = None
+    halo: int = 0            # rows read above and below each output row
+    mode: str = "reflect"    # the vertical border rule, for banded images
+    cval: float = 0.0
 
 
 @dataclass
@@ -118,11 +132,13 @@ class Planner:
     def _head(self, mode: str, cval: float) -> bytes:
         return struct.pack("<IIIf", self.width, self.height, borders.MODES.index(mode), float(cval))
 
-    def add(self, label, shader, params, inputs, output, *, entry="main", constants=None, weights=None):
+    def add(self, label, shader, params, inputs, output, *, entry="main", constants=None, weights=None,
+            halo=0, mode="reflect", cval=0.0):
         entry = self.entries.get((shader, entry), entry)
         const = dict(WORKGROUPS[shader, entry], **(constants or {}))
         grid = self._grid(shader, entry)
-        self.passes.append(Pass(label, shader, entry, const, params, tuple(inputs), output, grid, weights))
+        self.passes.append(Pass(label, shader, entry, const, params, tuple(inputs), output, grid, weights,
+                                halo, mode, float(cval)))
 
     def separable(self, label, column, row, mode, cval, src, tmp, dst):
         """Two 1-D passes, x then y, equal to the 2-D kernel outer(column, row)."""
@@ -135,7 +151,8 @@ class Planner:
             radius = len(taps) // 2
             entry = "along_x" if axis == 0 else "along_y" if radius <= _TILED_Y_MAX else "along_y_direct"
             self.add(f"{label} {'xy'[axis]}", "separable", self._head(mode, border_value), [a], b,
-                     entry=entry, constants={"RADIUS": radius}, weights=taps)
+                     entry=entry, constants={"RADIUS": radius}, weights=taps,
+                     halo=radius * axis, mode=mode, cval=border_value)
 
     def correlate(self, label, kernel, mode, cval, src, tmp, dst):
         kernel = np.asarray(kernel, np.float64)
@@ -146,7 +163,8 @@ class Planner:
         radius = kernel.shape[0] // 2
         self.add(label, "convolve", self._head(mode, cval), [src], dst,
                  entry="tiled" if radius <= _TILED_2D_MAX else "rows",
-                 constants={"RADIUS": radius}, weights=kernel.astype(np.float32).ravel())
+                 constants={"RADIUS": radius}, weights=kernel.astype(np.float32).ravel(),
+                 halo=radius, mode=mode, cval=cval)
 
     def step(self, index: int, step: Step, src: str, free: list[str]) -> str:
         """Add the passes of one step reading ``src``; return the buffer holding its output."""
@@ -172,10 +190,10 @@ class Planner:
             params = (self._head(mode, cval)
                       + struct.pack("<IIII", _EDGE_OUTPUTS.index(p["output"]), 0, 0, 0)
                       + struct.pack("<4f", *_EDGE_TAPS[p["operator"]], 0.0))
-            self.add(label, "edges", params, [src], out)
+            self.add(label, "edges", params, [src], out, halo=1, mode=mode, cval=cval)
         elif step.op == "laplace":
             params = self._head(mode, cval) + struct.pack("<I", int(p["neighbours"]))
-            self.add(label, "laplace", params, [src], out)
+            self.add(label, "laplace", params, [src], out, halo=1, mode=mode, cval=cval)
         else:  # the catalog and this planner must list the same operations
             raise ValueError(f"the GPU engine has no plan for operation {step.op!r}")
         return out
@@ -202,6 +220,8 @@ class Engine:
         self.present_mode = "none"
         self.present_note = ""
         self.entries: dict[tuple[str, str], str] = {}
+        self.band_rows: int | None = None  # forces bands of this many rows (tests)
+        self._cval_rows: set[int] = set()
         gpu.on_reset(self._forget_upload)
 
     def _forget_upload(self) -> None:
@@ -269,6 +289,19 @@ class Engine:
 
     # -- running ------------------------------------------------------------------------------
 
+    def bands(self) -> list[tuple[int, int]]:
+        """Row ranges [y0, y1) processed as one unit each: one band unless the image (plus
+        halo rows) exceeds a binding or buffer limit, or :attr:`band_rows` forces a size."""
+        w, h, _ = self.geometry
+        rows = self.band_rows
+        if rows is None:
+            limits = self.gpu.info.limits
+            limit = min(limits.get("maxStorageBufferBindingSize", 1 << 27), limits.get("maxBufferSize", 1 << 28))
+            if h * w * 16 <= limit:
+                return [(0, h)]
+            rows = max(1, limit // (w * 16) - 2 * _MAX_HALO)
+        return [(y0, min(h, y0 + rows)) for y0 in range(0, h, rows)]
+
     async def run(self, steps: list[Step], *, readback: bool = False, per_stage: bool = False,
                   present: bool = True) -> RunResult:
         if self._source is None:
@@ -277,20 +310,20 @@ class Engine:
         device = await self.gpu.acquire()
         w, h, c = self.geometry
         res = self.resources
-        res.set_geometry((w, h, c, self._source.dtype.str))
-        timings: dict = {}
-
-        timings["upload_ms"] = 0.0
+        bands = self.bands()
+        res.set_geometry((w, h, c, self._source.dtype.str, tuple(bands)))
+        timings: dict = {"upload_ms": 0.0, "bands": len(bands)}
+        self._cval_rows.clear()
         if not self._uploaded:
             t_up = time.perf_counter()
-            self._upload(device)
+            for k, (y0, y1) in enumerate(bands):
+                self._upload(device, _name("upload", k, bands), self._source[y0:y1])
+            self._uploaded = True
             await device.queue.onSubmittedWorkDone()  # time the transfer itself, once per image
             timings["upload_ms"] = (time.perf_counter() - t_up) * 1e3
 
         plan = Planner(w, h, self.entries)
         work = ["work0", "work1", "work2"]
-        for name in work:
-            res.buffer(name, w * h * 16, _usage("STORAGE", "COPY_SRC"))
         current = "work0"
         plan.add("unpack", "unpack", struct.pack("<IIII", w, h, c, _FORMATS[self._source.dtype]),
                  ["upload"], current)
@@ -301,29 +334,41 @@ class Engine:
                 packed.append(self._add_pack(plan, current, f"stage{i}"))
         if readback and not packed:
             packed.append(self._add_pack(plan, current, "result"))
-        display = present and self.present_mode == "readback"
+        canvas = present and self.present_mode == "canvas" and len(bands) == 1
+        display = present and not canvas and self.present_mode != "none"
         if display:
-            res.buffer("display", w * h * 4, _usage("STORAGE", "COPY_SRC"))
             plan.add("display", "display", struct.pack("<IIII", w, h, 0, 0), [current], "display")
+
+        # Every buffer a pass writes, per band; halo rows are staged separately (see _encode).
+        sizes = {"display": 4}
+        sizes.update({name: 4 * c for name in packed})
+        for p in plan.passes:
+            for k, (y0, y1) in enumerate(bands):
+                per_pixel = sizes.get(p.output, 16)
+                res.buffer(_name(p.output, k, bands), (y1 - y0) * w * per_pixel, _usage("STORAGE", "COPY_SRC"))
 
         size = w * h * c * 4
         staging = [res.create_buffer(size, _usage("MAP_READ", "COPY_DST"), f"{name} staging") for name in packed]
         display_staging = res.create_buffer(w * h * 4, _usage("MAP_READ", "COPY_DST"), "display staging") if display else None
-        query = self._timestamp_queries(len(plan.passes))
+        query = self._timestamp_queries(len(plan.passes) * len(bands))
         try:
             self.gpu.push_scopes()
             try:
                 encoder = device.createCommandEncoder()
                 for n, p in enumerate(plan.passes):
-                    self._encode(device, encoder, n, p, query)
-                for name, target in zip(packed, staging):
-                    encoder.copyBufferToBuffer(res._pool[name], 0, target, 0, size)
-                if display:
-                    encoder.copyBufferToBuffer(res._pool["display"], 0, display_staging, 0, w * h * 4)
+                    for k in range(len(bands)):
+                        self._encode(device, encoder, n, p, k, bands, query)
+                for k, (y0, y1) in enumerate(bands):
+                    for name, target in zip(packed, staging):
+                        encoder.copyBufferToBuffer(res._pool[_name(name, k, bands)], 0, target,
+                                                   y0 * w * c * 4, (y1 - y0) * w * c * 4)
+                    if display:
+                        encoder.copyBufferToBuffer(res._pool[_name("display", k, bands)], 0, display_staging,
+                                                   y0 * w * 4, (y1 - y0) * w * 4)
                 if query is not None:
                     encoder.resolveQuerySet(query["set"], 0, query["count"], query["resolve"], 0)
                     encoder.copyBufferToBuffer(query["resolve"], 0, query["read"], 0, query["count"] * 8)
-                if present and self.present_mode == "canvas":
+                if canvas:
                     self._encode_present(device, encoder, current)
                 t_submit = time.perf_counter()
                 device.queue.submit(to_js([encoder.finish()]))
@@ -339,12 +384,12 @@ class Engine:
             timings["readback_ms"] = (time.perf_counter() - t_read) * 1e3 if staging else 0.0
             frame = await self._read(display_staging, (h, w, 4), np.uint8) if display else None
             if query is not None:
-                ns = await self._read_timestamps(query)
+                ns = (await self._read_timestamps(query)).reshape(len(plan.passes), len(bands), 2)
                 timings["passes"] = [
-                    {"label": p.label, "ms": float(ns[2 * i + 1] - ns[2 * i]) / 1e6}
+                    {"label": p.label, "ms": float((ns[i, :, 1] - ns[i, :, 0]).sum()) / 1e6}
                     for i, p in enumerate(plan.passes)
                 ]
-                timings["gpu_ms"] = float(ns[-1] - ns[0]) / 1e6
+                timings["gpu_ms"] = float(ns[-1, -1, 1] - ns[0, 0, 0]) / 1e6
                 timings["gpu_clock"] = "timestamp"
         finally:
             for target in staging + ([display_staging] if display else []):
@@ -357,11 +402,11 @@ class Engine:
         return RunResult(output=stages[-1] if readback and stages else None,
                          stages=stages if per_stage else [], timings=timings, display=frame)
 
-    def _upload(self, device) -> None:
-        src = self._source
-        buffer = self.resources.buffer("upload", src.nbytes, _usage("STORAGE", "COPY_DST"))
+    def _upload(self, device, name: str, rows: np.ndarray) -> None:
+        """Write rows of the source image, as they lie in memory, to buffer ``name``."""
+        buffer = self.resources.buffer(name, rows.nbytes, _usage("STORAGE", "COPY_DST"))
         # Hand WebGPU a view of NumPy's own memory: no copy on the Python side.
-        flat = src.reshape(-1).view(np.uint8)
+        flat = rows.reshape(-1).view(np.uint8)
         proxy = create_proxy(flat)
         view = proxy.getBuffer("u8")
         try:
@@ -375,41 +420,87 @@ class Engine:
         finally:
             view.release()
             proxy.destroy()
-        self._uploaded = True
 
     def _add_pack(self, plan: Planner, src: str, name: str) -> str:
         w, h, c = self.geometry
-        self.resources.buffer(name, w * h * c * 4, _usage("STORAGE", "COPY_SRC"))
         plan.add(f"pack {name}", "pack", struct.pack("<IIII", w, h, c, 0), [src], name)
         return name
 
-    def _encode(self, device, encoder, n: int, p: Pass, query) -> None:
+    def _encode(self, device, encoder, n: int, p: Pass, k: int, bands, query) -> None:
+        """Encode pass ``n`` for band ``k``: stage its halo rows if it has any, then dispatch."""
         res = self.resources
-        pipeline = res.compute_pipeline(p.shader, p.entry, p.constants)
-        params_name = f"params{n}"
+        w = self.geometry[0]
+        y0, y1 = bands[k]
+        rows = y1 - y0
+        banded = len(bands) > 1
+        constants = dict(p.constants)
+        inputs = [_name(name, k, bands) for name in p.inputs]
+        if banded and p.shader in _NEIGHBOURHOOD:
+            constants["BAND_HALO"] = p.halo
+            if p.halo:
+                inputs[0] = self._stage_halo(device, encoder, n, p, k, bands)
+        pipeline = res.compute_pipeline(p.shader, p.entry, constants)
+        slot = f"{n}.{k}" if banded else str(n)
+        params_name = f"params{slot}"
         res.buffer(params_name, 256, _usage("UNIFORM", "COPY_DST"))
-        device.queue.writeBuffer(res._pool[params_name], 0, to_js(p.params))
-        entries = [(0, params_name)] + [(1 + i, name) for i, name in enumerate(p.inputs)]
-        entries.append((1 + len(p.inputs), p.output))
+        # Every pass's uniforms start with (width, height): a band is an image of `rows` rows.
+        params = p.params[:4] + struct.pack("<I", rows) + p.params[8:]
+        device.queue.writeBuffer(res._pool[params_name], 0, to_js(params))
+        entries = [(0, params_name)] + [(1 + i, name) for i, name in enumerate(inputs)]
+        entries.append((1 + len(inputs), _name(p.output, k, bands)))
         if p.weights is not None:
             weights_name = f"weights{n}"
             res.buffer(weights_name, max(p.weights.nbytes, 4096), _usage("STORAGE", "COPY_DST"))
-            device.queue.writeBuffer(res._pool[weights_name], 0, to_js(p.weights.tobytes()))
+            if k == 0:
+                device.queue.writeBuffer(res._pool[weights_name], 0, to_js(p.weights.tobytes()))
             entries.append((len(entries), weights_name))
-        key = (p.shader, p.entry, tuple(sorted(p.constants.items())))
+        key = (p.shader, p.entry, tuple(sorted(constants.items())))
         group = res.bind_group(key, pipeline, entries)
         descriptor = {"label": p.label}
         if query is not None:
+            q = 2 * (n * len(bands) + k)
             descriptor["timestampWrites"] = {
-                "querySet": query["set"],
-                "beginningOfPassWriteIndex": 2 * n,
-                "endOfPassWriteIndex": 2 * n + 1,
+                "querySet": query["set"], "beginningOfPassWriteIndex": q, "endOfPassWriteIndex": q + 1,
             }
         compute = encoder.beginComputePass(js_object(descriptor))
         compute.setPipeline(pipeline)
         compute.setBindGroup(0, group)
-        compute.dispatchWorkgroups(*p.dispatch)
+        compute.dispatchWorkgroups(p.dispatch[0], _ceil_div(rows, WORKGROUPS[p.shader, p.entry].get("WG_Y", 1)))
         compute.end()
+
+    def _stage_halo(self, device, encoder, n: int, p: Pass, k: int, bands) -> str:
+        """Copy band ``k`` of the pass's input plus ``p.halo`` rows above and below into the
+        ``halo`` buffer, each row chosen by the pass's vertical border rule (as
+        filterlab.borders.index gives it); rows outside a constant border copy a cval row."""
+        res = self.resources
+        w, h, _ = self.geometry
+        row_bytes = w * 16
+        y0, y1 = bands[k]
+        band_rows = bands[0][1] - bands[0][0]
+        halo = res.buffer("halo", (band_rows + 2 * p.halo) * row_bytes, _usage("STORAGE", "COPY_DST"))
+        source = borders.index(np.arange(y0 - p.halo, y1 + p.halo), h, p.mode)
+        cval_row = None
+        if (source < 0).any():
+            cval_row = res.buffer(f"cval{n}", row_bytes, _usage("COPY_SRC", "COPY_DST"))
+            if n not in self._cval_rows:
+                device.queue.writeBuffer(cval_row, 0, to_js(np.full(w * 4, p.cval, np.float32).tobytes()))
+                self._cval_rows.add(n)
+        start = 0
+        while start < len(source):  # one copy per run of consecutive rows from one band
+            g = int(source[start])
+            end = start + 1
+            if g >= 0:
+                band = g // band_rows
+                while (end < len(source) and source[end] == source[end - 1] + 1
+                       and source[end] // band_rows == band):
+                    end += 1
+                src = res._pool[_name(p.inputs[0], band, bands)]
+                encoder.copyBufferToBuffer(src, (g - band * band_rows) * row_bytes, halo,
+                                           start * row_bytes, (end - start) * row_bytes)
+            else:
+                encoder.copyBufferToBuffer(cval_row, 0, halo, start * row_bytes, row_bytes)
+            start = end
+        return "halo"
 
     def _encode_present(self, device, encoder, src: str) -> None:
         w, h, _ = self.geometry
