@@ -35,6 +35,26 @@ function showPhases(session) {
   });
 }
 
+// The chain lives in the page address (#chain=<token>), so a reload or a shared link keeps it.
+async function restoreChainFromAddress(session, editor) {
+  const token = new URLSearchParams(location.hash.slice(1)).get("chain");
+  if (!token) return;
+  try {
+    editor.setChain(await session.cpu.call("fromUrl", { token }));
+  } catch (err) {
+    setStatus(`The chain in the address could not be read: ${err.message}`, "warn");
+  }
+}
+
+async function saveChainToAddress(session) {
+  try {
+    const token = await session.cpu.call("toUrl", { chain: JSON.stringify(session.chain) });
+    history.replaceState(null, "", `#chain=${token}`);
+  } catch {
+    // an invalid chain (being edited) keeps the last valid address
+  }
+}
+
 async function main() {
   const session = new Session();
   const api = installApi(session);
@@ -68,11 +88,17 @@ async function main() {
   status.dataset.gpu = gpu.available ? "available" : "unavailable";
 
   const editor = new ChainEditor(session, $("chain"), $("add-op"), $("add-step"));
+  await restoreChainFromAddress(session, editor);
   const refresh = () => {
     if (!session.image) return;
     session.process(session.chain).catch(() => {}); // errors reach the status line via "error"
   };
-  editor.addEventListener("change", refresh);
+  let addressTimer = 0;
+  editor.addEventListener("change", () => {
+    refresh();
+    clearTimeout(addressTimer);
+    addressTimer = setTimeout(() => saveChainToAddress(session), 250);
+  });
 
   const gain = $("heatmap-gain");
   gain.addEventListener("input", () => {

@@ -73,18 +73,25 @@ export class Session extends EventTarget {
       timings: {},
     };
     try {
+      // Each side is shown as soon as it is done: the GPU preview never waits for the CPU.
       const gpuRun = gpuWanted
         ? this.latestGpu.run((signal) => this.gpu.call("run", { chain: chainJson, pixels: needGpuPixels, perStage: stages }, { signal }))
+          .then((out) => {
+            for (const ev of out.events ?? []) this.emit("device", ev);
+            this.emit("gpu-result", out);
+            return out;
+          })
         : Promise.resolve(null);
       const cpuRun = this.latestCpu.run((signal) =>
-        this.cpu.call("reference", { chain: chainJson, pixels: pixels === "cpu" }, { signal }));
+        this.cpu.call("reference", { chain: chainJson, pixels: pixels === "cpu" }, { signal }))
+        .then((out) => {
+          this.emit("cpu-result", out);
+          return out;
+        });
       const [gpuOut, cpuOut] = await Promise.all([gpuRun, cpuRun]);
-      this.emit("cpu-result", cpuOut);
       if (gpuOut) {
         result.timings = gpuOut.timings;
         result.gpu.adapter = gpuOut.adapter;
-        for (const ev of gpuOut.events ?? []) this.emit("device", ev);
-        this.emit("gpu-result", gpuOut);
       }
       if (stages && gpuOut) result.stages = gpuOut.stages;
       if (pixels === "cpu") {

@@ -27,6 +27,12 @@ export class ChainEditor extends EventTarget {
     this.render();
   }
 
+  /** Replace the whole chain (e.g. from the page address) and redraw. */
+  setChain(chain) {
+    this.session.chain = chain.filter((step) => this.ops.has(step.op));
+    this.render();
+  }
+
   step(name) {
     const op = this.ops.get(name);
     const params = Object.fromEntries(op.params.map((p) => [p.name, structuredClone(p.default)]));
@@ -57,9 +63,9 @@ export class ChainEditor extends EventTarget {
       this.render();
       this.changed();
     });
-    const button = (text, title, action, disabled = false) => {
+    const button = (text, title, id, action, disabled = false) => {
       const b = el("button", { type: "button", textContent: text, title, disabled });
-      b.dataset.testid = `step-${i}-${title.toLowerCase().split(" ")[0]}`;
+      b.dataset.testid = `step-${i}-${id}`;
       b.addEventListener("click", () => {
         action();
         this.render();
@@ -69,9 +75,9 @@ export class ChainEditor extends EventTarget {
     };
     const swap = (j) => ([chain[i], chain[j]] = [chain[j], chain[i]]);
     const header = el("header", {}, enabled, el("strong", { textContent: `${i + 1}. ${op.label}`, title: op.summary }),
-      button("↑", "Move up", () => swap(i - 1), i === 0),
-      button("↓", "Move down", () => swap(i + 1), i === chain.length - 1),
-      button("✕", "Remove step", () => chain.splice(i, 1)));
+      button("↑", "Move up", "up", () => swap(i - 1), i === 0),
+      button("↓", "Move down", "down", () => swap(i + 1), i === chain.length - 1),
+      button("✕", "Remove step", "remove", () => chain.splice(i, 1)));
     const item = el("li", { className: `step${step.enabled ? "" : " disabled"}` }, header);
     item.dataset.testid = `step-${i}`;
     for (const param of op.params) item.append(this.control(step, i, param));

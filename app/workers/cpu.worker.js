@@ -30,4 +30,10 @@ serve({
   validate({ chain }) {
     return py.api.validate_chain(chain);
   },
+  toUrl({ chain }) {
+    return py.api.chain_to_url(chain);
+  },
+  fromUrl({ token }) {
+    return py.api.chain_from_url(token);
+  },
 });

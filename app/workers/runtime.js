@@ -58,12 +58,12 @@ export async function startPython({ pyodideURL }) {
 /** Turn anything thrown by Python or JS into the bridge's error shape. */
 export function toError(err) {
   const text = String(err?.message ?? err);
-  // A PythonError's message is the whole traceback; its last line is "Type: message".
+  // A PythonError's message is the whole traceback; its last line is "module.Type: message".
   const lines = text.trim().split("\n");
   const last = lines[lines.length - 1] ?? text;
-  const match = /^(\w+(?:Error|Exception|Warning)?): ([\s\S]*)$/.exec(last);
+  const match = /^([\w.]+): ([\s\S]*)$/.exec(last);
   if (err?.type || match) {
-    const kind = err?.type ?? match[1];
+    const kind = err?.type ?? match[1].split(".").pop();
     return { kind, message: match ? match[2] : last, detail: text };
   }
   return { kind: err?.name ?? "Error", message: text };
@@ -93,7 +93,8 @@ export function serve(handlers, ready) {
         const handler = handlers[method];
         if (!handler) throw new Error(`unknown method ${method}`);
         const out = await handler(args ?? {});
-        const { result, transfer = [] } = out && "result" in out ? out : { result: out };
+        const wrapped = out !== null && typeof out === "object" && "result" in out;
+        const { result, transfer = [] } = wrapped ? out : { result: out };
         self.postMessage({ id, ok: true, result }, transfer);
       } catch (err) {
         self.postMessage({ id, ok: false, error: toError(err) });

@@ -25,10 +25,10 @@ import numpy as np
 from pyodide.ffi import to_js
 
 from . import catalog, compare as _compare, imageio, reference as _reference
-from .chain import validate
+from .chain import from_url, to_url, validate
 
 # The functions the workers look up once at start-up.
-ENTRY_POINTS = ("ops", "validate_chain", "load_image", "gpu_init", "gpu_run", "gpu_events",
+ENTRY_POINTS = ("ops", "validate_chain", "chain_to_url", "chain_from_url", "load_image", "gpu_init", "gpu_run", "gpu_events",
                 "gpu_debug", "reference", "compare")
 
 # Refuse images beyond this many pixels before decoding them.
@@ -85,8 +85,21 @@ def ops() -> Any:
 
 def validate_chain(chain_json: str) -> Any:
     """Validate a chain; return it normalised (defaults filled in) or raise ChainError."""
-    steps = validate(chain_json)
+    return _steps_js(validate(chain_json))
+
+
+def _steps_js(steps) -> Any:
     return _js([{"op": s.op, "params": dict(s.params), "enabled": s.enabled} for s in steps])
+
+
+def chain_to_url(chain_json: str) -> str:
+    """A compact URL-safe token for a chain (for the page's address)."""
+    return to_url(validate(chain_json))
+
+
+def chain_from_url(token: str) -> Any:
+    """The chain a :func:`chain_to_url` token holds, validated; ChainError if damaged."""
+    return _steps_js(from_url(token))
 
 
 def load_image(data, *, for_gpu: bool = False, preview: bool = True) -> Any:
