@@ -31,8 +31,6 @@ from .chain import from_url, to_url, validate
 ENTRY_POINTS = ("ops", "validate_chain", "chain_to_url", "chain_from_url", "load_image", "gpu_init", "gpu_run", "gpu_events",
                 "gpu_debug", "reference", "compare")
 
-# Refuse images beyond this many pixels before decoding them.
-MAX_PIXELS = 64 * 1024 * 1024
 
 
 class _State:
@@ -108,7 +106,10 @@ def load_image(data, *, for_gpu: bool = False, preview: bool = True) -> Any:
     Returns the image facts and, with ``preview``, the original as RGBA8 for display.
     ``for_gpu`` also hands the pixels to the GPU engine in their native bit depth.
     """
-    decoded = imageio.decode(_bytes_of(data), max_pixels=MAX_PIXELS)
+    try:
+        decoded = imageio.decode(_bytes_of(data))
+    except MemoryError:
+        raise MemoryError("The browser ran out of memory decoding this image; try a smaller one.") from None
     _state.image = decoded
     _state.last_reference = None
     result = {"info": _info(decoded)}
@@ -256,7 +257,13 @@ def reference(chain_json: str, *, pixels: bool = False, preview: bool = True) ->
     """Run a chain on the current image with the NumPy reference."""
     steps = validate(chain_json)
     decoded = _require_image()
-    result = _reference.apply_chain(decoded.array, steps)
+    try:
+        result = _reference.apply_chain(decoded.array, steps)
+    except MemoryError:
+        raise MemoryError(
+            f"The browser ran out of memory running the CPU reference on this "
+            f"{decoded.width}×{decoded.height} image; the GPU result is unaffected."
+        ) from None
     _state.last_reference = result
     h, w, c = result.shape
     out: dict = {"width": w, "height": h, "channels": c}

@@ -4,10 +4,14 @@ page's own comparison of the two."""
 
 from __future__ import annotations
 
+import struct
+import zlib
+
 import numpy as np
 import pytest
+from playwright.sync_api import Error as PlaywrightError
 
-from pages import png_bytes, random_image
+from pages import png_bytes, random_image, run_api
 
 RESULT_TIMEOUT_MS = 120_000
 
@@ -117,3 +121,21 @@ def test_a_corrupt_file_gets_a_clear_message_and_keeps_the_image(open_app, tmp_p
     text = page.get_by_test_id("status").inner_text()
     assert text.startswith("broken.png:") and "Traceback" not in text
     assert _canvas_size(page, "canvas-original") == [8, 8]
+
+
+def _png_claiming(width, height):
+    """A PNG signature and header that declare width × height, and no pixel data."""
+    def chunk(kind, payload):
+        return struct.pack(">I", len(payload)) + kind + payload + struct.pack(">I", zlib.crc32(kind + payload))
+
+    header = struct.pack(">IIBBBBB", width, height, 8, 6, 0, 0, 0)
+    return b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", header) + chunk(b"IEND", b"")
+
+
+def test_an_oversized_image_is_refused_before_decoding_and_the_old_one_stays(app):
+    small = png_bytes(random_image(6, 5, 3, seed=9))
+    run_api(app, small, [])
+    with pytest.raises(PlaywrightError, match="The image is 9000×8000 = 72 MP; the limit is 64 MP."):
+        run_api(app, _png_claiming(9000, 8000), [])
+    still = app.evaluate("async () => (await window.filterlab.run({ chain: [] })).width")
+    assert still == 5
