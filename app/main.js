@@ -80,8 +80,12 @@ async function main() {
     return;
   }
   const gpu = session.gpuInfo;
+  const adapterName = gpu.available
+    ? [gpu.adapter.vendor, gpu.adapter.architecture].filter(Boolean).join(" ") || "unknown"
+    : "";
+  const presentNote = gpu.present === "readback" ? " GPU results are shown by readback: this browser cannot present a WebGPU canvas." : "";
   const readyText = gpu.available
-    ? `Ready. GPU adapter: ${[gpu.adapter.vendor, gpu.adapter.architecture].filter(Boolean).join(" ") || "unknown"}.`
+    ? `Ready. GPU adapter: ${adapterName}.${presentNote}`
     : `Ready, CPU only. ${gpu.reason} The CPU reference still runs.`;
   views.setGpuAvailability(gpu);
   setStatus(readyText, gpu.available ? "" : "warn");
