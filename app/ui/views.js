@@ -36,13 +36,37 @@ export class Views {
     });
     session.addEventListener("gpu-result", ({ detail }) => {
       this.showTimings(detail.timings);
-      if (detail.display) {
-        draw(el.gpu, detail.display, detail.width, detail.height);
-      } else if (detail.frame) {
-        el.gpu.width = detail.frame.width;
-        el.gpu.height = detail.frame.height;
-        el.gpu.getContext("bitmaprenderer").transferFromImageBitmap(detail.frame);
+      this.showGpuFrame(detail);
+    });
+  }
+
+  /**
+   * Show a GPU result: an ImageBitmap rendered by the worker's WebGPU canvas, or 8-bit pixels
+   * read back where the browser cannot present WebGPU (or the image was processed in bands).
+   * A canvas keeps the kind of context it first gets, so later frames follow that kind.
+   */
+  showGpuFrame({ frame, display, width, height }) {
+    const canvas = this.el.gpu;
+    if (!frame && !display) return;
+    this.gpuContext ??= frame ? "bitmaprenderer" : "2d";
+    if (this.gpuContext === "2d") {
+      canvas.width = width;
+      canvas.height = height;
+      const ctx = canvas.getContext("2d");
+      if (display) {
+        ctx.putImageData(new ImageData(display, width, height), 0, 0);
+      } else {
+        ctx.clearRect(0, 0, width, height);
+        ctx.drawImage(frame, 0, 0);
+        frame.close();
       }
+      return;
+    }
+    const bitmap = frame ? Promise.resolve(frame) : createImageBitmap(new ImageData(display, width, height));
+    bitmap.then((b) => {
+      canvas.width = b.width;
+      canvas.height = b.height;
+      canvas.getContext("bitmaprenderer").transferFromImageBitmap(b);
     });
   }
 
