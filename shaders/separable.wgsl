@@ -88,8 +88,8 @@ fn along_y(@builtin(workgroup_id) wg: vec3<u32>, @builtin(local_invocation_id) l
   store(x, i32(wg.y * WG_Y + lid.y), w, h, acc);
 }
 
-@compute @workgroup_size(WG_X)
-fn along_y_direct(@builtin(workgroup_id) wg: vec3<u32>, @builtin(local_invocation_id) lid: vec3<u32>) {
+// The direct form of a pass along `step`: every tap read from global memory.
+fn direct(wg: vec3<u32>, lid: vec3<u32>, step: vec2<i32>) {
   let w = i32(params.width);
   let h = i32(params.height);
   let r = i32(RADIUS);
@@ -99,23 +99,18 @@ fn along_y_direct(@builtin(workgroup_id) wg: vec3<u32>, @builtin(local_invocatio
   workgroupBarrier();
   var acc = vec4<f32>(0.0);
   for (var t = 0; t <= 2 * r; t++) {
-    acc += taps[t] * border_load(x, y + t - r, w, h, params.mode, params.cval);
+    let at = vec2<i32>(x, y) + (t - r) * step;
+    acc += taps[t] * border_load(at.x, at.y, w, h, params.mode, params.cval);
   }
   store(x, y, w, h, acc);
 }
 
 @compute @workgroup_size(WG_X)
+fn along_y_direct(@builtin(workgroup_id) wg: vec3<u32>, @builtin(local_invocation_id) lid: vec3<u32>) {
+  direct(wg, lid, vec2<i32>(0, 1));
+}
+
+@compute @workgroup_size(WG_X)
 fn along_x_direct(@builtin(workgroup_id) wg: vec3<u32>, @builtin(local_invocation_id) lid: vec3<u32>) {
-  let w = i32(params.width);
-  let h = i32(params.height);
-  let r = i32(RADIUS);
-  let x = i32(wg.x * WG_X + lid.x);
-  let y = i32(wg.y);
-  stage_taps(lid.x, WG_X);
-  workgroupBarrier();
-  var acc = vec4<f32>(0.0);
-  for (var t = 0; t <= 2 * r; t++) {
-    acc += taps[t] * border_load(x + t - r, y, w, h, params.mode, params.cval);
-  }
-  store(x, y, w, h, acc);
+  direct(wg, lid, vec2<i32>(1, 0));
 }
