@@ -15,6 +15,7 @@ export function installApi(session) {
     resolveReady = resolve;
     rejectReady = reject;
   });
+  ready.catch(() => {}); // a failed start is shown on the page; scripts see it when they await
   let queue = Promise.resolve();
 
   const api = {

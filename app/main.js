@@ -68,7 +68,11 @@ async function main() {
     timings: $("timings"),
     info: $("image-info"),
   });
-  session.addEventListener("error", ({ detail }) => setStatus(detail.message, "error"));
+  let runError = false; // the status shows a failed run, to clear once a run succeeds
+  session.addEventListener("error", ({ detail }) => {
+    runError = true;
+    setStatus(detail.message, "error");
+  });
   session.addEventListener("crashed", ({ detail }) => setStatus(detail.message, "error"));
   session.addEventListener("device", ({ detail }) => setStatus(detail.message, "warn"));
 
@@ -83,11 +87,17 @@ async function main() {
   const adapterName = gpu.available
     ? [gpu.adapter.vendor, gpu.adapter.architecture].filter(Boolean).join(" ") || "unknown"
     : "";
-  const presentNote = gpu.present === "readback" ? " GPU results are shown by readback: this browser cannot present a WebGPU canvas." : "";
+  const presentNote = gpu.present === "readback"
+    ? ` GPU results are shown by readback: ${gpu.presentNote || "this browser cannot present a WebGPU canvas"}.`
+    : "";
   const readyText = gpu.available
     ? `Ready. GPU adapter: ${adapterName}.${presentNote}`
     : `Ready, CPU only. ${gpu.reason} The CPU reference still runs.`;
   views.setGpuAvailability(gpu);
+  session.addEventListener("result", () => {
+    if (runError) setStatus(readyText, gpu.available ? "" : "warn");
+    runError = false;
+  });
   setStatus(readyText, gpu.available ? "" : "warn");
   status.dataset.gpu = gpu.available ? "available" : "unavailable";
 
@@ -106,9 +116,9 @@ async function main() {
 
   const gain = $("heatmap-gain");
   gain.addEventListener("input", () => {
-    session.gain = Math.round(10 ** Number(gain.value));
-    $("gain-value").textContent = String(session.gain);
-    refresh();
+    const value = Math.round(10 ** Number(gain.value));
+    $("gain-value").textContent = String(value);
+    session.regain(value);
   });
 
   attachImageInput({

@@ -42,17 +42,38 @@ export class Session extends EventTarget {
     return this;
   }
 
-  /** Decode `bytes` (an encoded image file) in both workers. Keeps the old image on failure. */
+  /**
+   * Decode `bytes` (an encoded image file) in both workers. Work for the old image is
+   * dropped. If either worker refuses the file, both go back to the previous image.
+   */
   async loadImage(bytes) {
-    const copy = () => new Uint8Array(bytes);
-    const [cpuOut] = await Promise.all([
-      this.cpu.call("load", { bytes: copy() }),
-      this.gpuInfo.available ? this.gpu.call("load", { bytes: copy() }) : null,
+    this.latestGpu.run(() => {}); // abort pending runs for the old image
+    this.latestCpu.run(() => {});
+    const load = (bytes) => Promise.allSettled([
+      this.cpu.call("load", { bytes: new Uint8Array(bytes) }),
+      this.gpuInfo.available ? this.gpu.call("load", { bytes: new Uint8Array(bytes) }) : null,
     ]);
-    this.image = { info: cpuOut.info, bytes };
+    const [cpu, gpu] = await load(bytes);
+    const failed = [cpu, gpu].find((r) => r.status === "rejected");
+    if (failed) {
+      if (this.image && [cpu, gpu].some((r) => r.status === "fulfilled" && r.value)) await load(this.image.bytes);
+      throw failed.reason;
+    }
+    this.image = { info: cpu.value.info, bytes };
     this.generation++;
-    this.emit("image", { info: cpuOut.info, preview: cpuOut.preview });
-    return cpuOut.info;
+    this.emit("image", { info: cpu.value.info, preview: cpu.value.preview });
+    return cpu.value.info;
+  }
+
+  /** Redraw the error heatmap of the last comparison at `gain`, without running anything. */
+  async regain(gain) {
+    this.gain = gain;
+    try {
+      const out = await this.latestCpu.run((signal) => this.cpu.call("heatmap", { gain }, { signal }));
+      this.emit("heatmap", out);
+    } catch {
+      // nothing compared yet, or superseded by a newer gain or run
+    }
   }
 
   /**

@@ -6,6 +6,13 @@ const MAX_FILE_BYTES = 256 * 1024 * 1024;
 export function attachImageInput({ zone, input, onBytes, onError }) {
   const take = async (file) => {
     if (!file) return;
+    try {
+      await read(file);
+    } catch (err) {
+      onError(`${file.name || "file"}: ${err.message}`);
+    }
+  };
+  const read = async (file) => {
     if (file.size > MAX_FILE_BYTES) {
       onError(`${file.name}: the file is ${(file.size / 2 ** 20).toFixed(0)} MiB; the limit is ${MAX_FILE_BYTES / 2 ** 20} MiB.`);
       return;
@@ -18,12 +25,15 @@ export function attachImageInput({ zone, input, onBytes, onError }) {
     take(input.files?.[0]);
     input.value = ""; // choosing the same file again still loads it
   });
-  zone.addEventListener("dragover", (e) => {
+  // A file dropped anywhere on the page is taken; the browser never navigates away to it.
+  window.addEventListener("dragover", (e) => {
     e.preventDefault();
     zone.classList.add("over");
   });
-  zone.addEventListener("dragleave", () => zone.classList.remove("over"));
-  zone.addEventListener("drop", (e) => {
+  window.addEventListener("dragleave", (e) => {
+    if (e.relatedTarget === null) zone.classList.remove("over");
+  });
+  window.addEventListener("drop", (e) => {
     e.preventDefault();
     zone.classList.remove("over");
     take(e.dataTransfer?.files?.[0]);

@@ -25,6 +25,7 @@ export class Views {
       el.info.textContent = facts.join(" · ");
     });
     session.addEventListener("cpu-result", ({ detail }) => draw(el.cpu, detail.preview, detail.width, detail.height));
+    session.addEventListener("heatmap", ({ detail }) => draw(el.heatmap, detail.heatmap, detail.width, detail.height));
     session.addEventListener("compare", ({ detail }) => {
       draw(el.heatmap, detail.heatmap, detail.width, detail.height);
       const m = detail.metrics;
@@ -67,7 +68,7 @@ export class Views {
       canvas.width = b.width;
       canvas.height = b.height;
       canvas.getContext("bitmaprenderer").transferFromImageBitmap(b);
-    });
+    }).catch(() => {}); // a frame that cannot be shown leaves the previous one
   }
 
   setGpuAvailability(gpu) {

@@ -24,6 +24,10 @@ serve({
     const out = py.api.compare.callKwargs(pixels, { tol, gain });
     return { result: out, transfer: [out.heatmap.buffer] };
   },
+  heatmap({ gain }) {
+    const out = py.api.heatmap(gain);
+    return { result: out, transfer: [out.heatmap.buffer] };
+  },
   ops() {
     return py.api.ops();
   },

@@ -58,13 +58,20 @@ export async function startPython({ pyodideURL }) {
 /** Turn anything thrown by Python or JS into the bridge's error shape. */
 export function toError(err) {
   const text = String(err?.message ?? err);
-  // A PythonError's message is the whole traceback; its last line is "module.Type: message".
+  // A PythonError's message is the whole traceback, ending in "module.Type: message", and the
+  // message itself may run over several lines (GPU validation errors do).
   const lines = text.trim().split("\n");
-  const last = lines[lines.length - 1] ?? text;
-  const match = /^([\w.]+): ([\s\S]*)$/.exec(last);
-  if (err?.type || match) {
-    const kind = err?.type ?? match[1].split(".").pop();
-    return { kind, message: match ? match[2] : last, detail: text };
+  const kind = err?.type;
+  const head = kind ? lines.findLastIndex((line) => new RegExp(`^(?:[\\w.]+\\.)?${kind}: `).test(line)) : -1;
+  if (head >= 0) {
+    const message = [lines[head].slice(lines[head].indexOf(": ") + 2), ...lines.slice(head + 1)].join("\n");
+    return { kind, message, detail: text };
+  }
+  const match = /^([\w.]+): ([\s\S]*)$/.exec(lines[lines.length - 1] ?? "");
+  if (match) return { kind: kind ?? match[1].split(".").pop(), message: match[2], detail: text };
+  if (kind) {
+    const message = kind === "MemoryError" ? "The browser ran out of memory." : lines[lines.length - 1];
+    return { kind, message, detail: text };
   }
   return { kind: err?.name ?? "Error", message: text };
 }
@@ -73,23 +80,25 @@ export function toError(err) {
  * Serve bridge requests with `handlers[method](args)`, one at a time.
  * A handler returns `{ result, transfer }` or a plain result.
  */
-export function serve(handlers, ready) {
+export function serve(handlers) {
+  const queued = new Set();
   const cancelled = new Set();
   let queue = Promise.resolve();
   self.onmessage = (e) => {
     const msg = e.data;
     if (msg.cancel !== undefined) {
-      cancelled.add(msg.cancel);
+      if (queued.has(msg.cancel)) cancelled.add(msg.cancel);
       return;
     }
     const { id, method, args } = msg;
+    queued.add(id);
     queue = queue.then(async () => {
+      queued.delete(id);
       if (cancelled.delete(id)) {
         self.postMessage({ id, ok: false, error: { kind: "AbortError", message: "superseded" } });
         return;
       }
       try {
-        await ready;
         const handler = handlers[method];
         if (!handler) throw new Error(`unknown method ${method}`);
         const out = await handler(args ?? {});

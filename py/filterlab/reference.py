@@ -65,7 +65,7 @@ _TILE_ROWS = 192
 _TILE_COLS = 64
 # Relative tolerance for treating a user kernel as rank 1: far below float32 resolution,
 # so the two-pass result is the 2-D result to rounding.
-_SEPARABLE_TOL = 1e-12
+SEPARABLE_TOL = 1e-12
 
 
 # ----------------------------------------------------------------------------------------
@@ -269,7 +269,7 @@ def correlate(image, kernel, *, mode="reflect", cval=0.0):
     (np.float32(4.0), np.float32(9.0))
     """
     k = kernels.validate(kernel)
-    factors = kernels.separate(k, tol=_SEPARABLE_TOL)
+    factors = kernels.separate(k, tol=SEPARABLE_TOL)
     if factors is not None:
         column, row = factors
         return _separable(image, column, row, mode, cval)

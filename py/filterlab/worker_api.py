@@ -4,7 +4,8 @@ Two workers import this module, each running its own Pyodide:
 
 * the GPU worker calls :func:`gpu_init`, :func:`load_image` with ``for_gpu=True`` and
   :func:`gpu_run`;
-* the CPU worker calls :func:`load_image`, :func:`reference` and :func:`compare`.
+* the CPU worker calls :func:`load_image`, :func:`reference`, :func:`compare` and
+  :func:`heatmap`.
 
 Both may call :func:`ops` and :func:`validate_chain`.
 
@@ -29,17 +30,19 @@ from .chain import from_url, to_url, validate
 
 # The functions the workers look up once at start-up.
 ENTRY_POINTS = ("ops", "validate_chain", "chain_to_url", "chain_from_url", "load_image", "gpu_init", "gpu_run", "gpu_events",
-                "gpu_debug", "reference", "compare")
+                "gpu_debug", "reference", "compare", "heatmap")
 
 
 
 class _State:
-    image: imageio.Decoded | None = None
+    image: imageio.Decoded | None = None   # the CPU worker's image
+    shape: tuple | None = None             # (H, W, C) of the current image, in both workers
     engine = None          # filterlab.gpu.engine.Engine, created by gpu_init
     gpu = None             # filterlab.gpu.device.GPUDevice
     gpu_reason = ""
     events: list[dict] = []
     last_reference: np.ndarray | None = None
+    last_gpu: np.ndarray | None = None
 
 
 _state = _State()
@@ -110,11 +113,14 @@ def load_image(data, *, for_gpu: bool = False, preview: bool = True) -> Any:
         decoded = imageio.decode(_bytes_of(data))
     except MemoryError:
         raise MemoryError("The browser ran out of memory decoding this image; try a smaller one.") from None
-    _state.image = decoded
-    _state.last_reference = None
+    _state.last_reference = _state.last_gpu = None
+    _state.shape = decoded.array.shape
     result = {"info": _info(decoded)}
     if for_gpu and _state.engine is not None:
         _state.engine.load(_native_pixels(decoded))
+        _state.image = None  # the engine keeps the pixels in their native depth; no float copy
+    else:
+        _state.image = decoded
     if preview:
         result["preview"] = _typed(imageio.to_rgba8(decoded.array), js.Uint8ClampedArray)
     return _js(result)
@@ -131,9 +137,12 @@ def _native_pixels(decoded: imageio.Decoded) -> np.ndarray:
     return np.rint(array * 255.0).astype(np.uint8)
 
 
+_NO_IMAGE = "No image is loaded yet: open or drop an image first."
+
+
 def _require_image() -> imageio.Decoded:
     if _state.image is None:
-        raise ValueError("No image is loaded yet: open or drop an image first.")
+        raise ValueError(_NO_IMAGE)
     return _state.image
 
 
@@ -153,12 +162,13 @@ async def gpu_init(canvas=None, *, allowed: bool = True) -> Any:
     _state.gpu = GPUDevice(on_event=_state.events.append)
     try:
         await _state.gpu.acquire()
-    except GPUUnavailableError as exc:
-        _state.gpu = None
-        _state.gpu_reason = str(exc)
-        return _js({"available": False, "reason": _state.gpu_reason, "adapter": None})
-    _state.engine = Engine(_state.gpu)
-    present = await _state.engine.set_canvas(canvas)
+        _state.engine = Engine(_state.gpu)
+        present = await _state.engine.set_canvas(canvas)
+    except Exception as exc:  # no GPU path, whatever the cause: the CPU path still works
+        _state.gpu = _state.engine = None
+        reason = str(exc) if isinstance(exc, GPUUnavailableError) else f"WebGPU could not start ({exc})."
+        _state.gpu_reason = reason
+        return _js({"available": False, "reason": reason, "adapter": None})
     return _js({"available": True, "reason": "", "adapter": _state.gpu.info.as_dict(),
                 "present": present, "presentNote": _state.engine.present_note})
 
@@ -172,7 +182,8 @@ async def gpu_run(chain_json: str, *, pixels: bool = False, per_stage: bool = Fa
     A run that fails because the device was lost is retried once on a new device.
     """
     steps = validate(chain_json)  # bad parameters never reach the GPU
-    decoded = _require_image()
+    if _state.shape is None:
+        raise ValueError(_NO_IMAGE)
     if _state.engine is None:
         raise RuntimeError(_state.gpu_reason or "The GPU is not available.")
     options = {"readback": pixels or per_stage, "per_stage": per_stage, "present": present}
@@ -183,11 +194,11 @@ async def gpu_run(chain_json: str, *, pixels: bool = False, per_stage: bool = Fa
         if not _state.gpu.lost_since_acquire():
             raise
         result = await _state.engine.run(steps, **options)
-    return _run_result(decoded, result, per_stage)
+    return _run_result(result, per_stage)
 
 
-def _run_result(decoded, result, per_stage: bool) -> Any:
-    h, w, c = decoded.array.shape
+def _run_result(result, per_stage: bool) -> Any:
+    h, w, c = _state.shape
     out = {
         "width": w, "height": h, "channels": c,
         "timings": result.timings,
@@ -283,10 +294,21 @@ def compare(gpu_pixels, *, tol: float = 1e-5, gain: float = 100.0) -> Any:
     if int(gpu_pixels.length) != gpu.size:
         raise ValueError(f"GPU result has {int(gpu_pixels.length)} values, expected {gpu.size}.")
     gpu_pixels.assign_to(gpu.reshape(-1))
+    _state.last_gpu = gpu
     metrics = _compare.metrics(gpu, ref, tol=tol)
-    heat = _compare.heatmap(gpu, ref, gain=gain)
     return _js({
         "metrics": {k: float(v) for k, v in metrics.as_dict().items()},
-        "heatmap": _typed(heat, js.Uint8ClampedArray),
+        "heatmap": _typed(_compare.heatmap(gpu, ref, gain=gain), js.Uint8ClampedArray),
+        "width": int(ref.shape[1]), "height": int(ref.shape[0]),
+    })
+
+
+def heatmap(gain: float) -> Any:
+    """The error heatmap of the last comparison, at another gain (no re-run)."""
+    if _state.last_gpu is None or _state.last_reference is None:
+        raise ValueError("There is no comparison to draw yet.")
+    ref = _state.last_reference
+    return _js({
+        "heatmap": _typed(_compare.heatmap(_state.last_gpu, ref, gain=gain), js.Uint8ClampedArray),
         "width": int(ref.shape[1]), "height": int(ref.shape[0]),
     })

@@ -29,7 +29,8 @@ def js_object(value: Any) -> Any:
 
 
 # Limits raised to what the adapter offers, so large images fit in one binding.
-_RAISED_LIMITS = ("maxStorageBufferBindingSize", "maxBufferSize", "maxComputeWorkgroupStorageSize")
+_RAISED_LIMITS = ("maxStorageBufferBindingSize", "maxBufferSize", "maxComputeWorkgroupStorageSize",
+                  "maxComputeWorkgroupsPerDimension")
 _OPTIONAL_FEATURES = ("timestamp-query",)
 
 
@@ -101,11 +102,15 @@ class GPUDevice:
         device = await adapter.requestDevice(
             js_object({"requiredFeatures": features, "requiredLimits": limits, "label": "filterlab"})
         )
-        info = adapter.info
+        # GPUAdapter.info arrived in Chrome 127; earlier WebGPU browsers have requestAdapterInfo().
+        info = getattr(adapter, "info", None)
+        if info is None and hasattr(adapter, "requestAdapterInfo"):
+            info = await adapter.requestAdapterInfo()
+        info = info or js_object({})
         self.info = AdapterInfo(
-            vendor=str(info.vendor or ""),
-            architecture=str(info.architecture or ""),
-            description=str(info.description or ""),
+            vendor=str(getattr(info, "vendor", "") or ""),
+            architecture=str(getattr(info, "architecture", "") or ""),
+            description=str(getattr(info, "description", "") or ""),
             features=features,
             limits=limits,
         )

@@ -32,11 +32,12 @@ from pyodide.ffi import JsException, create_proxy, to_js
 
 from .. import borders, kernels
 from ..chain import Step
+from ..reference import SEPARABLE_TOL
 from .device import GPUDevice, js_object
 from .resources import Resources
 
 # Workgroup shapes, the one place they are set, per (shader, entry point). Each is passed to
-# its shader as override constants, and the dispatch sizes below are derived from the same
+# its shader as override constants, and Engine._encode derives the dispatch size from the same
 # numbers: a workgroup covers WG_X × WG_Y output pixels (WG_Y is 1 where absent).
 WORKGROUPS: dict[tuple[str, str], dict[str, int]] = {
     ("convolve", "tiled"): {"WG_X": 16, "WG_Y": 16},
@@ -97,7 +98,6 @@ class Pass:
     params: bytes
     inputs: tuple[str, ...]
     output: str
-    dispatch: tuple[int, int]
     weights: np.ndarray | None = None
     halo: int = 0            # rows read above and below each output row
     mode: str = "reflect"    # the vertical border rule, for banded images
@@ -125,10 +125,6 @@ class Planner:
         self.entries = entries or {}
         self.passes: list[Pass] = []
 
-    def _grid(self, shader: str, entry: str) -> tuple[int, int]:
-        wg = WORKGROUPS[shader, entry]
-        return _ceil_div(self.width, wg["WG_X"]), _ceil_div(self.height, wg.get("WG_Y", 1))
-
     def _head(self, mode: str, cval: float) -> bytes:
         return struct.pack("<IIIf", self.width, self.height, borders.MODES.index(mode), float(cval))
 
@@ -136,8 +132,7 @@ class Planner:
             halo=0, mode="reflect", cval=0.0):
         entry = self.entries.get((shader, entry), entry)
         const = dict(WORKGROUPS[shader, entry], **(constants or {}))
-        grid = self._grid(shader, entry)
-        self.passes.append(Pass(label, shader, entry, const, params, tuple(inputs), output, grid, weights,
+        self.passes.append(Pass(label, shader, entry, const, params, tuple(inputs), output, weights,
                                 halo, mode, float(cval)))
 
     def separable(self, label, column, row, mode, cval, src, tmp, dst):
@@ -156,7 +151,7 @@ class Planner:
 
     def correlate(self, label, kernel, mode, cval, src, tmp, dst):
         kernel = np.asarray(kernel, np.float64)
-        split = kernels.separate(kernel)
+        split = kernels.separate(kernel, tol=SEPARABLE_TOL)  # the reference's rule exactly
         if split is not None:
             self.separable(label, split[0], split[1], mode, cval, src, tmp, dst)
             return
@@ -268,7 +263,7 @@ class Engine:
             self.gpu.expect_loss(False)
         except JsException as exc:
             self.gpu.replace()
-            self.present_note = f"canvas presentation failed ({exc}); showing results by readback"
+            self.present_note = f"presenting a WebGPU canvas failed here ({exc})"
             self._context.unconfigure()
             self._context = None
         return self.present_mode
@@ -297,9 +292,11 @@ class Engine:
         if rows is None:
             limits = self.gpu.info.limits
             limit = min(limits.get("maxStorageBufferBindingSize", 1 << 27), limits.get("maxBufferSize", 1 << 28))
-            if h * w * 16 <= limit:
+            # Passes with one-row workgroups dispatch one workgroup per row.
+            most_rows = limits.get("maxComputeWorkgroupsPerDimension", 65535)
+            if h * w * 16 <= limit and h <= most_rows:
                 return [(0, h)]
-            rows = max(1, limit // (w * 16) - 2 * _MAX_HALO)
+            rows = max(1, min(limit // (w * 16) - 2 * _MAX_HALO, most_rows))
         return [(y0, min(h, y0 + rows)) for y0 in range(0, h, rows)]
 
     async def run(self, steps: list[Step], *, readback: bool = False, per_stage: bool = False,
@@ -314,13 +311,6 @@ class Engine:
         res.set_geometry((w, h, c, self._source.dtype.str, tuple(bands)))
         timings: dict = {"upload_ms": 0.0, "bands": len(bands)}
         self._cval_rows.clear()
-        if not self._uploaded:
-            t_up = time.perf_counter()
-            for k, (y0, y1) in enumerate(bands):
-                self._upload(device, _name("upload", k, bands), self._source[y0:y1])
-            self._uploaded = True
-            await device.queue.onSubmittedWorkDone()  # time the transfer itself, once per image
-            timings["upload_ms"] = (time.perf_counter() - t_up) * 1e3
 
         plan = Planner(w, h, self.entries)
         work = ["work0", "work1", "work2"]
@@ -339,32 +329,45 @@ class Engine:
         if display:
             plan.add("display", "display", struct.pack("<IIII", w, h, 0, 0), [current], "display")
 
-        # Every buffer a pass writes, per band; halo rows are staged separately (see _encode).
-        sizes = {"display": 4}
-        sizes.update({name: 4 * c for name in packed})
-        for p in plan.passes:
-            for k, (y0, y1) in enumerate(bands):
-                per_pixel = sizes.get(p.output, 16)
-                res.buffer(_name(p.output, k, bands), (y1 - y0) * w * per_pixel, _usage("STORAGE", "COPY_SRC"))
-
-        size = w * h * c * 4
-        staging = [res.create_buffer(size, _usage("MAP_READ", "COPY_DST"), f"{name} staging") for name in packed]
-        display_staging = res.create_buffer(w * h * 4, _usage("MAP_READ", "COPY_DST"), "display staging") if display else None
-        query = self._timestamp_queries(len(plan.passes) * len(bands))
+        # Allocation, upload and work all happen inside the error scopes, so running out of
+        # GPU memory is reported as such. Read-back goes through one staging buffer per band,
+        # so no buffer is larger than a band.
+        per_pixel = {"display": 4, **{name: 4 * c for name in packed}}
+        reads = [(name, k) for name in packed for k in range(len(bands))]
+        if display:
+            reads += [("display", k) for k in range(len(bands))]
+        staging: dict[tuple[str, int], object] = {}
+        query = None
+        self.gpu.push_scopes()
         try:
-            self.gpu.push_scopes()
             try:
+                if not self._uploaded:
+                    t_up = time.perf_counter()
+                    for k, (y0, y1) in enumerate(bands):
+                        self._upload(device, _name("upload", k, bands), self._source[y0:y1])
+                    self._uploaded = True
+                    await device.queue.onSubmittedWorkDone()  # time the transfer, once per image
+                    timings["upload_ms"] = (time.perf_counter() - t_up) * 1e3
+                for p in plan.passes:
+                    for k, (y0, y1) in enumerate(bands):
+                        size = (y1 - y0) * w * per_pixel.get(p.output, 16)
+                        res.buffer(_name(p.output, k, bands), size, _usage("STORAGE", "COPY_SRC"))
+                if len(bands) > 1:
+                    halo = max(p.halo for p in plan.passes)
+                    rows = max(y1 - y0 for y0, y1 in bands) + 2 * halo
+                    res.buffer("halo", rows * w * 16, _usage("STORAGE", "COPY_DST"))
+                for name, k in reads:
+                    y0, y1 = bands[k]
+                    size = (y1 - y0) * w * per_pixel[name]
+                    staging[name, k] = res.create_buffer(size, _usage("MAP_READ", "COPY_DST"), f"{name} staging")
+                query = self._timestamp_queries(len(plan.passes) * len(bands))
                 encoder = device.createCommandEncoder()
                 for n, p in enumerate(plan.passes):
                     for k in range(len(bands)):
                         self._encode(device, encoder, n, p, k, bands, query)
-                for k, (y0, y1) in enumerate(bands):
-                    for name, target in zip(packed, staging):
-                        encoder.copyBufferToBuffer(res._pool[_name(name, k, bands)], 0, target,
-                                                   y0 * w * c * 4, (y1 - y0) * w * c * 4)
-                    if display:
-                        encoder.copyBufferToBuffer(res._pool[_name("display", k, bands)], 0, display_staging,
-                                                   y0 * w * 4, (y1 - y0) * w * 4)
+                for (name, k), target in staging.items():
+                    source = res._pool[_name(name, k, bands)]
+                    encoder.copyBufferToBuffer(source, 0, target, 0, int(target.size))
                 if query is not None:
                     encoder.resolveQuerySet(query["set"], 0, query["count"], query["resolve"], 0)
                     encoder.copyBufferToBuffer(query["resolve"], 0, query["read"], 0, query["count"] * 8)
@@ -380,9 +383,18 @@ class Engine:
                 timings["gpu_clock"] = "wall"
                 timings["passes"] = []
             t_read = time.perf_counter()
-            stages = [await self._read(target, (h, w, c), np.float32) for target in staging]
-            timings["readback_ms"] = (time.perf_counter() - t_read) * 1e3 if staging else 0.0
-            frame = await self._read(display_staging, (h, w, 4), np.uint8) if display else None
+            stages = []
+            for name in packed:
+                out = np.empty((h, w, c), np.float32)
+                for k, (y0, y1) in enumerate(bands):
+                    await self._read(staging[name, k], out[y0:y1])
+                stages.append(out)
+            timings["readback_ms"] = (time.perf_counter() - t_read) * 1e3 if packed else 0.0
+            frame = None
+            if display:
+                frame = np.empty((h, w, 4), np.uint8)
+                for k, (y0, y1) in enumerate(bands):
+                    await self._read(staging["display", k], frame[y0:y1])
             if query is not None:
                 ns = (await self._read_timestamps(query)).reshape(len(plan.passes), len(bands), 2)
                 timings["passes"] = [
@@ -392,7 +404,7 @@ class Engine:
                 timings["gpu_ms"] = float(ns[-1, -1, 1] - ns[0, 0, 0]) / 1e6
                 timings["gpu_clock"] = "timestamp"
         finally:
-            for target in staging + ([display_staging] if display else []):
+            for target in staging.values():
                 res.destroy_buffer(target)
             if query is not None:
                 query["set"].destroy()
@@ -465,7 +477,8 @@ class Engine:
         compute = encoder.beginComputePass(js_object(descriptor))
         compute.setPipeline(pipeline)
         compute.setBindGroup(0, group)
-        compute.dispatchWorkgroups(p.dispatch[0], _ceil_div(rows, WORKGROUPS[p.shader, p.entry].get("WG_Y", 1)))
+        wg = WORKGROUPS[p.shader, p.entry]
+        compute.dispatchWorkgroups(_ceil_div(w, wg["WG_X"]), _ceil_div(rows, wg.get("WG_Y", 1)))
         compute.end()
 
     def _stage_halo(self, device, encoder, n: int, p: Pass, k: int, bands) -> str:
@@ -477,7 +490,7 @@ class Engine:
         row_bytes = w * 16
         y0, y1 = bands[k]
         band_rows = bands[0][1] - bands[0][0]
-        halo = res.buffer("halo", (band_rows + 2 * p.halo) * row_bytes, _usage("STORAGE", "COPY_DST"))
+        halo = res._pool["halo"]  # sized for the largest halo of the chain before encoding
         source = borders.index(np.arange(y0 - p.halo, y1 + p.halo), h, p.mode)
         cval_row = None
         if (source < 0).any():
@@ -525,7 +538,8 @@ class Engine:
         render.end()
 
     def _timestamp_queries(self, count: int):
-        if "timestamp-query" not in self.gpu.features or count == 0:
+        # A query set holds at most 4096 queries; longer runs are timed by the wall clock.
+        if "timestamp-query" not in self.gpu.features or not 0 < 2 * count <= 4096:
             return None
         device = self.gpu._device
         n = 2 * count
@@ -536,15 +550,14 @@ class Engine:
             "read": self.resources.create_buffer(n * 8, _usage("MAP_READ", "COPY_DST"), "timestamps read"),
         }
 
-    async def _read(self, staging, shape, dtype) -> np.ndarray:
-        out = np.empty(shape, dtype)
-        kind = js.Float32Array if dtype == np.float32 else js.Uint8Array
+    async def _read(self, staging, out: np.ndarray) -> None:
+        """Copy a mapped staging buffer into ``out`` (a C-contiguous NumPy view)."""
+        kind = js.Float32Array if out.dtype == np.float32 else js.Uint8Array
         await staging.mapAsync(js.GPUMapMode.READ)
         try:
             kind.new(staging.getMappedRange(), 0, out.size).assign_to(out.reshape(-1))
         finally:
             staging.unmap()
-        return out
 
     async def _read_timestamps(self, query) -> np.ndarray:
         out = np.empty(query["count"], np.uint64)

@@ -14,7 +14,6 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
-import js
 
 from .device import GPUDevice, js_object
 
@@ -158,16 +157,7 @@ class Resources:
         self._modules.clear()
         self._geometry = None
 
-    def destroy(self) -> None:
-        """Release every pooled buffer and cache now."""
-        self._release_pool()
-        self._pipelines.clear()
-        self._modules.clear()
-        self._geometry = None
-
 
 def _align4(size: int) -> int:
     return max(4, (int(size) + 3) & ~3)
 
-
-BufferUsage = getattr(js, "GPUBufferUsage", None)
