@@ -3,6 +3,7 @@
 //        &chain=gauss8|box8|copy8|edges8 or JSON picks another chain, and
 //        &entries=separable.along_x:along_x_direct swaps a shader entry point (variants)
 //   ?mode=grid                      worst GPU-vs-reference error per operation
+//   ?mode=present                   the presented GPU frame against the CPU reference, 8-bit
 // The result is printed and POSTed to /__result; progress lines go to /__log.
 import { Session } from "./session.js";
 
@@ -193,6 +194,24 @@ async function grid(session) {
   return { mode: "grid", cases, worst_max_abs_error: worst };
 }
 
+/** Draw the GPU worker's presented frame and compare it with the CPU reference's display. */
+async function presentCheck(session) {
+  const [w, h] = [61, 47];
+  const pixels = Uint8Array.from({ length: w * h * 3 }, (_, i) => (Math.imul(i + 7, 2654435761) >>> 24));
+  await session.loadImage(await encodePng(w, h, 3, pixels));
+  const chain = JSON.stringify([{ op: "gaussian_blur", params: { sigma: 1.5 } }, { op: "unsharp_mask", params: {} }]);
+  const gpu = await session.gpu.call("run", { chain, present: true });
+  const cpu = await session.cpu.call("reference", { chain });
+  const canvas = new OffscreenCanvas(w, h);
+  const ctx = canvas.getContext("2d");
+  if (gpu.frame) ctx.drawImage(gpu.frame, 0, 0);
+  else ctx.putImageData(new ImageData(gpu.display, w, h), 0, 0);
+  const shown = ctx.getImageData(0, 0, w, h).data;
+  let maxDiff = 0;
+  for (let i = 0; i < shown.length; i++) maxDiff = Math.max(maxDiff, Math.abs(shown[i] - cpu.preview[i]));
+  return { mode: "present", shownBy: gpu.frame ? "webgpu-canvas" : "readback", maxDiff8bit: maxDiff };
+}
+
 async function main() {
   const session = new Session();
   try {
@@ -200,7 +219,8 @@ async function main() {
     const gpu = session.gpuInfo;
     await log(`adapter: ${JSON.stringify(gpu.adapter)}; present: ${gpu.present}`);
     if (!gpu.available) throw new Error(`no GPU: ${gpu.reason}`);
-    const result = query.get("mode") === "grid" ? await grid(session) : await bench(session);
+    const mode = query.get("mode");
+    const result = mode === "grid" ? await grid(session) : mode === "present" ? await presentCheck(session) : await bench(session);
     result.adapter = gpu.adapter;
     result.present = gpu.present;
     result.userAgent = navigator.userAgent;
