@@ -33,9 +33,6 @@ serve({
   ops() {
     return py.api.ops();
   },
-  events() {
-    return py.api.gpu_events();
-  },
   debug({ action, argument = "" }) {
     const out = py.api.gpu_debug(action, argument);
     // JS values Python holds references to (JsProxies): a leak shows up as growth here.

@@ -12,8 +12,8 @@ Both may call :func:`ops` and :func:`validate_chain`.
 Boundary rules: pixels leave Python as JS typed arrays filled by one ``assign`` from NumPy's
 buffer (never ``to_js`` of a large array); everything else leaves as plain JS objects built by
 ``to_js(..., dict_converter=Object.fromEntries)``, so JavaScript never holds a PyProxy.
-Errors a user can act on are raised as :class:`UserError` subclasses with one-line messages;
-the worker shows their text as is.
+Errors a user can act on (ImageDecodeError, ChainError, GPUError, ...) carry messages written
+for the user; the worker passes their text to the page as is.
 """
 
 from __future__ import annotations
@@ -29,9 +29,8 @@ from . import catalog, compare as _compare, imageio, reference as _reference
 from .chain import from_url, to_url, validate
 
 # The functions the workers look up once at start-up.
-ENTRY_POINTS = ("ops", "validate_chain", "chain_to_url", "chain_from_url", "load_image", "gpu_init", "gpu_run", "gpu_events",
-                "gpu_debug", "reference", "compare", "heatmap")
-
+ENTRY_POINTS = ("ops", "validate_chain", "chain_to_url", "chain_from_url", "load_image",
+                "gpu_init", "gpu_run", "gpu_debug", "reference", "compare", "heatmap")
 
 
 class _State:
@@ -217,11 +216,6 @@ def _run_result(result, per_stage: bool) -> Any:
 def _drain_events() -> list[dict]:
     events, _state.events[:] = list(_state.events), []
     return events
-
-
-def gpu_events() -> Any:
-    """Device events (losses, uncaptured errors) since the last call."""
-    return _js(_drain_events())
 
 
 def gpu_debug(action: str, argument: str = "") -> Any:
