@@ -121,6 +121,21 @@ async function main() {
     session.regain(value);
   });
 
+  for (const bits of [8, 16]) {
+    $(`export-${bits}`).addEventListener("click", async () => {
+      try {
+        const png = await session.exportPng(bits);
+        const link = document.createElement("a");
+        link.href = URL.createObjectURL(new Blob([png], { type: "image/png" }));
+        link.download = `filterlab-${bits}bit.png`;
+        link.click();
+        setTimeout(() => URL.revokeObjectURL(link.href), 10_000);
+      } catch (err) {
+        setStatus(`Export failed: ${err.message}`, "error");
+      }
+    });
+  }
+
   attachImageInput({
     zone: $("drop-zone"),
     input: $("file-input"),

@@ -65,6 +65,19 @@ export class Session extends EventTarget {
     return cpu.value.info;
   }
 
+  /**
+   * The current chain's result as a PNG file (Uint8Array): the GPU result when there is a GPU,
+   * else the CPU reference. `bits` is 8 or 16.
+   */
+  async exportPng(bits = 8) {
+    if (!this.image) throw new Error("No image is loaded yet: open or drop an image first.");
+    const chain = JSON.stringify(this.chain);
+    const source = this.gpuInfo.available
+      ? await this.gpu.call("run", { chain, pixels: true, present: false })
+      : await this.cpu.call("reference", { chain, pixels: true });
+    return this.cpu.call("encode", { pixels: source.pixels, bits }, { transfer: [source.pixels.buffer] });
+  }
+
   /** Redraw the error heatmap of the last comparison at `gain`, without running anything. */
   async regain(gain) {
     this.gain = gain;

@@ -28,6 +28,10 @@ serve({
     const out = py.api.heatmap(gain);
     return { result: out, transfer: [out.heatmap.buffer] };
   },
+  encode({ pixels, bits = 8 }) {
+    const out = py.api.encode_png.callKwargs(pixels, { bits });
+    return { result: out, transfer: [out.buffer] };
+  },
   ops() {
     return py.api.ops();
   },

@@ -30,7 +30,7 @@ from .chain import from_url, to_url, validate
 
 # The functions the workers look up once at start-up.
 ENTRY_POINTS = ("ops", "validate_chain", "chain_to_url", "chain_from_url", "load_image",
-                "gpu_init", "gpu_run", "gpu_debug", "reference", "compare", "heatmap")
+                "gpu_init", "gpu_run", "gpu_debug", "reference", "compare", "heatmap", "encode_png")
 
 
 class _State:
@@ -306,3 +306,18 @@ def heatmap(gain: float) -> Any:
         "heatmap": _typed(_compare.heatmap(_state.last_gpu, ref, gain=gain), js.Uint8ClampedArray),
         "width": int(ref.shape[1]), "height": int(ref.shape[0]),
     })
+
+
+def encode_png(pixels, *, bits: int = 8) -> Any:
+    """Encode result pixels (a Float32Array, H×W×C of the current image) as a PNG file.
+
+    Values are clipped to [0, 1] and rounded as :func:`filterlab.imageio.encode_png`
+    documents; ``bits`` is 8 or 16.
+    """
+    if _state.shape is None:
+        raise ValueError(_NO_IMAGE)
+    array = np.empty(_state.shape, np.float32)
+    if int(pixels.length) != array.size:
+        raise ValueError(f"Expected {array.size} values for the current image, got {int(pixels.length)}.")
+    pixels.assign_to(array.reshape(-1))
+    return _typed(np.frombuffer(imageio.encode_png(array, bits=bits), np.uint8), js.Uint8Array)

@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
+import cv2
 import numpy as np
 
-from pages import png_bytes, random_image
+from pages import png_bytes, random_image, run_api
 
 TIMEOUT_MS = 120_000
 METRIC = "[data-testid=metric-max-abs-error]"
@@ -90,3 +91,25 @@ def test_the_chain_survives_a_reload_through_the_address(open_app, tmp_path):
     page.evaluate("() => window.filterlab.ready")
     assert page.get_by_test_id("param-1-operator").input_value() == "scharr"
     assert page.get_by_test_id("step-0").is_visible()
+
+
+def test_export_downloads_the_gpu_result_as_png(open_app, tmp_path):
+    page = open_app()
+    source = png_bytes(random_image(24, 32, 3, seed=4))
+    path = tmp_path / "in.png"
+    path.write_bytes(source)
+    page.get_by_test_id("file-input").set_input_files(str(path))
+    _wait_fresh_metric(page)
+    # The default chain (a 3×3 sharpen), as the reference computes it, clipped for a file.
+    sharpen = [{"op": "convolve", "params": {"kernel": [[0, -1, 0], [-1, 5, -1], [0, -1, 0]]}}]
+    expected = np.clip(run_api(page, source, sharpen, pixels="cpu", compare=False)["pixels"], 0, 1)
+    for bits, scale in ((8, 255), (16, 65535)):
+        with page.expect_download() as info:
+            page.get_by_test_id(f"export-{bits}").click()
+        target = tmp_path / f"out{bits}.png"
+        info.value.save_as(str(target))
+        # OpenCV reads 16-bit colour PNGs at full depth (Pillow reduces them to 8 bits).
+        exported = cv2.imread(str(target), cv2.IMREAD_UNCHANGED)[..., ::-1]
+        assert exported.dtype == (np.uint8 if bits == 8 else np.uint16)
+        assert exported.shape == (24, 32, 3)
+        assert np.abs(exported / scale - expected).max() <= 0.5 / scale + 1e-6
