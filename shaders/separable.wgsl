@@ -3,12 +3,15 @@ struct Params {
   height: u32,
   mode: u32,       // border mode, see lib/border.wgsl
   cval: f32,       // value outside a constant border
+  channels: u32,   // along_x_packed only: the uploaded image's channels and sample format,
+  format: u32,     // as in lib/packed.wgsl
 }
 
 @group(0) @binding(0) var<uniform> params: Params;
 @group(0) @binding(1) var<storage, read> src: array<vec4<f32>>;
 @group(0) @binding(2) var<storage, read_write> dst: array<vec4<f32>>;
 @group(0) @binding(3) var<storage, read> weights: array<f32>;
+@group(0) @binding(4) var<storage, read> packed: array<u32>;
 
 override WG_X: u32;
 override WG_Y: u32;
@@ -28,6 +31,9 @@ override RADIUS: u32;  // the kernel's radius: a constant, so loops unroll
 //                   Dispatch (ceil(width / WG_X), height).
 //   along_x_direct  the same for rows, leaving reuse to the cache; for comparison with
 //                   along_x on a given GPU (the benchmark page can select it).
+//   along_x_packed  along_x reading the uploaded 8-bit, 16-bit or float image (`packed`)
+//                   instead of a working buffer: the first pass of a chain unpacks as it
+//                   stages, which saves the unpack pass and its full-size write and read.
 // The weights are staged in workgroup memory once per workgroup.
 // Borders: coordinates go through border_index; a constant border reads cval. The host makes
 // two passes equal the full 2-D kernel by giving the second pass cval times the sum of the
@@ -67,6 +73,34 @@ fn along_x(@builtin(workgroup_id) wg: vec3<u32>, @builtin(local_invocation_id) l
     acc += taps[t] * row[lid.x + t];
   }
   store(i32(wg.x * WG_X + lid.x), y, w, h, acc);
+}
+
+@compute @workgroup_size(WG_X)
+fn along_x_packed(@builtin(workgroup_id) wg: vec3<u32>, @builtin(local_invocation_id) lid: vec3<u32>) {
+  let w = i32(params.width);
+  let h = i32(params.height);
+  let r = i32(RADIUS);
+  let y = i32(wg.y);
+  let x = i32(wg.x * WG_X + lid.x);
+  let left = i32(wg.x * WG_X) - r;
+  let row_start = u32(y * w);
+  stage_taps(lid.x, WG_X);
+  for (var s = lid.x; s < WG_X + 2u * u32(r); s += WG_X) {
+    let bx = border_index(left + i32(s), w, params.mode);
+    var value = vec4<f32>(params.cval);
+    if (bx >= 0) {
+      value = packed_pixel(row_start + u32(bx), params.channels, params.format);
+    }
+    row[s] = value;
+  }
+  workgroupBarrier();
+  var acc = vec4<f32>(0.0);
+  for (var t = 0u; t <= 2u * u32(r); t++) {
+    acc += taps[t] * row[lid.x + t];
+  }
+  if (x < w && y < h) {
+    dst[y * w + x] = keep_alpha(acc, row[lid.x + u32(r)]);
+  }
 }
 
 @compute @workgroup_size(WG_X, WG_Y)

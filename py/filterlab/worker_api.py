@@ -225,13 +225,16 @@ def gpu_debug(action: str, argument: str = "") -> Any:
     restores automatic banding), so tests can check banded results against unbanded ones.
 
     ``entries`` takes ``"shader.entry:other,..."`` and makes the engine use entry point
-    ``other`` wherever it would use ``shader.entry`` (benchmarking variants).
+    ``other`` wherever it would use ``shader.entry`` (benchmarking variants); the item
+    ``unfused`` keeps the separate unpack pass.
     """
     if action == "band-rows":
         _state.engine.band_rows = int(argument) if argument else None
         return _js({"bandRows": _state.engine.band_rows})
     if action == "entries":
-        pairs = [item.split(":") for item in argument.split(",") if item]
+        items = [item for item in argument.split(",") if item]
+        _state.engine.fuse = "unfused" not in items
+        pairs = [item.split(":") for item in items if item != "unfused"]
         _state.engine.entries = {tuple(key.split(".")): value for key, value in pairs}
         return _js({"entries": argument})
     if action == "destroy-device":

@@ -46,6 +46,7 @@ WORKGROUPS: dict[tuple[str, str], dict[str, int]] = {
     ("separable", "along_y"): {"WG_X": 16, "WG_Y": 16},
     ("separable", "along_y_direct"): {"WG_X": 128},
     ("separable", "along_x_direct"): {"WG_X": 128},
+    ("separable", "along_x_packed"): {"WG_X": 128},
     ("edges", "main"): {"WG_X": 16, "WG_Y": 16},
     ("laplace", "main"): {"WG_X": 16, "WG_Y": 16},
     ("unsharp", "main"): {"WG_X": 256},
@@ -102,6 +103,7 @@ class Pass:
     halo: int = 0            # rows read above and below each output row
     mode: str = "reflect"    # the vertical border rule, for banded images
     cval: float = 0.0
+    slots: tuple[int, ...] = ()  # binding numbers of the inputs, then the output (default 1, 2, ...)
 
 
 @dataclass
@@ -134,6 +136,25 @@ class Planner:
         const = dict(WORKGROUPS[shader, entry], **(constants or {}))
         self.passes.append(Pass(label, shader, entry, const, params, tuple(inputs), output, weights,
                                 halo, mode, float(cval)))
+
+    def fuse_unpack(self, channels: int, fmt: int) -> None:
+        """Let the first pass read the uploaded image itself, when that pass is a row pass
+        (``along_x_packed``) and nothing reads the unpacked image later: this drops the
+        unpack pass and one full-size write and read of float32 pixels."""
+        if len(self.passes) < 2 or self.passes[1].entry != "along_x":
+            return
+        unpack, first = self.passes[0], self.passes[1]
+        for later in self.passes[2:]:
+            if unpack.output in later.inputs:
+                return
+            if later.output == unpack.output:
+                break
+        first.entry = "along_x_packed"
+        first.inputs = unpack.inputs
+        first.slots = (4, 2)
+        first.params = first.params + struct.pack("<II", channels, fmt)
+        first.label += " (unpacking)"
+        del self.passes[0]
 
     def separable(self, label, column, row, mode, cval, src, tmp, dst):
         """Two 1-D passes, x then y, equal to the 2-D kernel outer(column, row)."""
@@ -216,6 +237,7 @@ class Engine:
         self.present_note = ""
         self.entries: dict[tuple[str, str], str] = {}
         self.band_rows: int | None = None  # forces bands of this many rows (tests)
+        self.fuse = True  # let a first row pass unpack the upload itself (Planner.fuse_unpack)
         self._cval_rows: set[int] = set()
         gpu.on_reset(self._forget_upload)
 
@@ -322,6 +344,8 @@ class Engine:
             current = plan.step(i, step, current, [b for b in work if b != current])
             if per_stage:
                 packed.append(self._add_pack(plan, current, f"stage{i}"))
+        if self.fuse:
+            plan.fuse_unpack(c, _FORMATS[self._source.dtype])
         if readback and not packed:
             packed.append(self._add_pack(plan, current, "result"))
         canvas = present and self.present_mode == "canvas" and len(bands) == 1
@@ -458,14 +482,14 @@ class Engine:
         # Every pass's uniforms start with (width, height): a band is an image of `rows` rows.
         params = p.params[:4] + struct.pack("<I", rows) + p.params[8:]
         device.queue.writeBuffer(res._pool[params_name], 0, to_js(params))
-        entries = [(0, params_name)] + [(1 + i, name) for i, name in enumerate(inputs)]
-        entries.append((1 + len(inputs), _name(p.output, k, bands)))
+        slots = p.slots or tuple(range(1, len(inputs) + 2))
+        entries = [(0, params_name), *zip(slots, inputs), (slots[-1], _name(p.output, k, bands))]
         if p.weights is not None:
             weights_name = f"weights{n}"
             res.buffer(weights_name, max(p.weights.nbytes, 4096), _usage("STORAGE", "COPY_DST"))
             if k == 0:
                 device.queue.writeBuffer(res._pool[weights_name], 0, to_js(p.weights.tobytes()))
-            entries.append((len(entries), weights_name))
+            entries.append((3, weights_name))  # every weighted shader binds its weights at 3
         key = (p.shader, p.entry, tuple(sorted(constants.items())))
         group = res.bind_group(key, pipeline, entries)
         descriptor = {"label": p.label}

@@ -20,11 +20,11 @@ from .device import GPUDevice, js_object
 # Which lib/ snippets each shader needs, in order.
 PRELUDES: dict[str, tuple[str, ...]] = {
     "convolve": ("border", "image"),
-    "separable": ("border", "image"),
+    "separable": ("border", "image", "packed"),
     "edges": ("border", "image"),
     "laplace": ("border", "image"),
     "unsharp": ("image",),
-    "unpack": (),
+    "unpack": ("packed",),
     "pack": (),
     "present": (),
     "display": (),
