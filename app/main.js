@@ -148,6 +148,7 @@ async function main() {
         refresh();
       } catch (err) {
         setStatus(`${name}: ${err.message}`, "error");
+        if (session.image) refresh(); // the previous image is back in both workers: redraw it
       }
     },
   });

@@ -13,6 +13,7 @@ export class Session extends EventTarget {
     this.gain = 100;
     this.latestGpu = new Latest();
     this.latestCpu = new Latest();
+    this.latestHeat = new Latest(); // gain changes must not cancel a run's reference or compare
     this.generation = 0;
   }
 
@@ -43,12 +44,10 @@ export class Session extends EventTarget {
   }
 
   /**
-   * Decode `bytes` (an encoded image file) in both workers. Work for the old image is
-   * dropped. If either worker refuses the file, both go back to the previous image.
+   * Decode `bytes` (an encoded image file) in both workers; pending work for the old image
+   * is then dropped. If either worker refuses the file, both go back to the previous image.
    */
   async loadImage(bytes) {
-    this.latestGpu.run(() => {}); // abort pending runs for the old image
-    this.latestCpu.run(() => {});
     const load = (bytes) => Promise.allSettled([
       this.cpu.call("load", { bytes: new Uint8Array(bytes) }),
       this.gpuInfo.available ? this.gpu.call("load", { bytes: new Uint8Array(bytes) }) : null,
@@ -59,6 +58,8 @@ export class Session extends EventTarget {
       if (this.image && [cpu, gpu].some((r) => r.status === "fulfilled" && r.value)) await load(this.image.bytes);
       throw failed.reason;
     }
+    this.latestGpu.run(() => {}); // drop pending runs for the old image
+    this.latestCpu.run(() => {});
     this.image = { info: cpu.value.info, bytes };
     this.generation++;
     this.emit("image", { info: cpu.value.info, preview: cpu.value.preview });
@@ -82,7 +83,7 @@ export class Session extends EventTarget {
   async regain(gain) {
     this.gain = gain;
     try {
-      const out = await this.latestCpu.run((signal) => this.cpu.call("heatmap", { gain }, { signal }));
+      const out = await this.latestHeat.run((signal) => this.cpu.call("heatmap", { gain }, { signal }));
       this.emit("heatmap", out);
     } catch {
       // nothing compared yet, or superseded by a newer gain or run

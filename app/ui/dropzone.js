@@ -26,7 +26,10 @@ export function attachImageInput({ zone, input, onBytes, onError }) {
     input.value = ""; // choosing the same file again still loads it
   });
   // A file dropped anywhere on the page is taken; the browser never navigates away to it.
+  // Other drags (text into an input) keep their usual behaviour.
+  const carriesFiles = (e) => Array.from(e.dataTransfer?.types ?? []).includes("Files");
   window.addEventListener("dragover", (e) => {
+    if (!carriesFiles(e)) return;
     e.preventDefault();
     zone.classList.add("over");
   });
@@ -34,9 +37,10 @@ export function attachImageInput({ zone, input, onBytes, onError }) {
     if (e.relatedTarget === null) zone.classList.remove("over");
   });
   window.addEventListener("drop", (e) => {
+    if (!carriesFiles(e)) return;
     e.preventDefault();
     zone.classList.remove("over");
-    take(e.dataTransfer?.files?.[0]);
+    take(e.dataTransfer.files[0]);
   });
   zone.addEventListener("keydown", (e) => {
     if (e.key === "Enter" || e.key === " ") input.click();

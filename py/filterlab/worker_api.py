@@ -273,6 +273,7 @@ def reference(chain_json: str, *, pixels: bool = False, preview: bool = True) ->
             f"{decoded.width}×{decoded.height} image; the GPU result is unaffected."
         ) from None
     _state.last_reference = result
+    _state.last_gpu = None  # a heatmap needs a comparison of this very reference
     h, w, c = result.shape
     out: dict = {"width": w, "height": h, "channels": c}
     if preview:

@@ -33,7 +33,7 @@ from pyodide.ffi import JsException, create_proxy, to_js
 from .. import borders, kernels
 from ..chain import Step
 from ..reference import SEPARABLE_TOL
-from .device import GPUDevice, js_object
+from .device import GPUDevice, GPUError, js_object
 from .resources import Resources
 
 # Workgroup shapes, the one place they are set, per (shader, entry point). Each is passed to
@@ -400,7 +400,14 @@ class Engine:
                 t_submit = time.perf_counter()
                 device.queue.submit(to_js([encoder.finish()]))
             finally:
-                await self.gpu.pop_scopes("the filter chain")
+                try:
+                    await self.gpu.pop_scopes("the filter chain")
+                except GPUError:
+                    # Buffers made inside the scope may be invalid (out of memory): start the
+                    # next run from a fresh pool and a fresh upload rather than reuse them.
+                    res.set_geometry(None)
+                    self._uploaded = False
+                    raise
             await device.queue.onSubmittedWorkDone()
             if query is None:
                 timings["gpu_ms"] = (time.perf_counter() - t_submit) * 1e3
