@@ -14,7 +14,6 @@ export class Session extends EventTarget {
     this.latestGpu = new Latest();
     this.latestCpu = new Latest();
     this.latestHeat = new Latest(); // gain changes must not cancel a run's reference or compare
-    this.generation = 0;
   }
 
   emit(type, detail) {
@@ -61,7 +60,6 @@ export class Session extends EventTarget {
     this.latestGpu.run(() => {}); // drop pending runs for the old image
     this.latestCpu.run(() => {});
     this.image = { info: cpu.value.info, bytes };
-    this.generation++;
     this.emit("image", { info: cpu.value.info, preview: cpu.value.preview });
     return cpu.value.info;
   }

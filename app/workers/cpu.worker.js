@@ -35,9 +35,6 @@ serve({
   ops() {
     return py.api.ops();
   },
-  validate({ chain }) {
-    return py.api.validate_chain(chain);
-  },
   toUrl({ chain }) {
     return py.api.chain_to_url(chain);
   },

@@ -7,7 +7,8 @@ Two workers import this module, each running its own Pyodide:
 * the CPU worker calls :func:`load_image`, :func:`reference`, :func:`compare` and
   :func:`heatmap`.
 
-Both may call :func:`ops` and :func:`validate_chain`.
+Both may call :func:`ops`; the CPU worker also turns chains into page addresses and back
+(:func:`chain_to_url`, :func:`chain_from_url`).
 
 Boundary rules: pixels leave Python as JS typed arrays filled by one ``assign`` from NumPy's
 buffer (never ``to_js`` of a large array); everything else leaves as plain JS objects built by
@@ -29,7 +30,7 @@ from . import catalog, compare as _compare, imageio, reference as _reference
 from .chain import from_url, to_url, validate
 
 # The functions the workers look up once at start-up.
-ENTRY_POINTS = ("ops", "validate_chain", "chain_to_url", "chain_from_url", "load_image",
+ENTRY_POINTS = ("ops", "chain_to_url", "chain_from_url", "load_image",
                 "gpu_init", "gpu_run", "gpu_debug", "reference", "compare", "heatmap", "encode_png")
 
 
@@ -83,15 +84,6 @@ def ops() -> Any:
     return _js(catalog.describe())
 
 
-def validate_chain(chain_json: str) -> Any:
-    """Validate a chain; return it normalised (defaults filled in) or raise ChainError."""
-    return _steps_js(validate(chain_json))
-
-
-def _steps_js(steps) -> Any:
-    return _js([{"op": s.op, "params": dict(s.params), "enabled": s.enabled} for s in steps])
-
-
 def chain_to_url(chain_json: str) -> str:
     """A compact URL-safe token for a chain (for the page's address)."""
     return to_url(validate(chain_json))
@@ -99,7 +91,7 @@ def chain_to_url(chain_json: str) -> str:
 
 def chain_from_url(token: str) -> Any:
     """The chain a :func:`chain_to_url` token holds, validated; ChainError if damaged."""
-    return _steps_js(from_url(token))
+    return _js([step.as_dict() for step in from_url(token)])
 
 
 def load_image(data, *, for_gpu: bool = False, preview: bool = True) -> Any:

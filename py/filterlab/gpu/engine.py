@@ -32,7 +32,7 @@ from pyodide.ffi import JsException, create_proxy, to_js
 
 from .. import borders, kernels
 from ..chain import Step
-from ..reference import SEPARABLE_TOL
+from ..reference import EDGE_OUTPUTS, SEPARABLE_TOL
 from .device import GPUDevice, GPUError, js_object
 from .resources import Resources
 
@@ -69,7 +69,6 @@ _MAX_HALO = 128
 
 _FORMATS = {np.dtype(np.uint8): 0, np.dtype(np.uint16): 1, np.dtype(np.float32): 2}
 _EDGE_TAPS = {name: kernels.DERIVATIVE_FACTORS[name][0] for name in ("sobel", "scharr", "prewitt")}
-_EDGE_OUTPUTS = ("magnitude", "x", "y")
 
 
 def _usage(*names: str) -> int:
@@ -204,7 +203,7 @@ class Planner:
             self.add(label, "unsharp", params, [src, tmp], out)
         elif step.op == "edges":
             params = (self._head(mode, cval)
-                      + struct.pack("<IIII", _EDGE_OUTPUTS.index(p["output"]), 0, 0, 0)
+                      + struct.pack("<IIII", EDGE_OUTPUTS.index(p["output"]), 0, 0, 0)
                       + struct.pack("<4f", *_EDGE_TAPS[p["operator"]], 0.0))
             self.add(label, "edges", params, [src], out, halo=1, mode=mode, cval=cval)
         elif step.op == "laplace":
@@ -390,7 +389,7 @@ class Engine:
                     for k in range(len(bands)):
                         self._encode(device, encoder, n, p, k, bands, query)
                 for (name, k), target in staging.items():
-                    source = res._pool[_name(name, k, bands)]
+                    source = res.pooled(_name(name, k, bands))
                     encoder.copyBufferToBuffer(source, 0, target, 0, int(target.size))
                 if query is not None:
                     encoder.resolveQuerySet(query["set"], 0, query["count"], query["resolve"], 0)
@@ -485,17 +484,17 @@ class Engine:
         pipeline = res.compute_pipeline(p.shader, p.entry, constants)
         slot = f"{n}.{k}" if banded else str(n)
         params_name = f"params{slot}"
-        res.buffer(params_name, 256, _usage("UNIFORM", "COPY_DST"))
+        uniforms = res.buffer(params_name, 256, _usage("UNIFORM", "COPY_DST"))
         # Every pass's uniforms start with (width, height): a band is an image of `rows` rows.
         params = p.params[:4] + struct.pack("<I", rows) + p.params[8:]
-        device.queue.writeBuffer(res._pool[params_name], 0, to_js(params))
+        device.queue.writeBuffer(uniforms, 0, to_js(params))
         slots = p.slots or tuple(range(1, len(inputs) + 2))
         entries = [(0, params_name), *zip(slots, inputs), (slots[-1], _name(p.output, k, bands))]
         if p.weights is not None:
             weights_name = f"weights{n}"
-            res.buffer(weights_name, max(p.weights.nbytes, 4096), _usage("STORAGE", "COPY_DST"))
+            weights = res.buffer(weights_name, max(p.weights.nbytes, 4096), _usage("STORAGE", "COPY_DST"))
             if k == 0:
-                device.queue.writeBuffer(res._pool[weights_name], 0, to_js(p.weights.tobytes()))
+                device.queue.writeBuffer(weights, 0, to_js(p.weights.tobytes()))
             entries.append((3, weights_name))  # every weighted shader binds its weights at 3
         key = (p.shader, p.entry, tuple(sorted(constants.items())))
         group = res.bind_group(key, pipeline, entries)
@@ -521,7 +520,7 @@ class Engine:
         row_bytes = w * 16
         y0, y1 = bands[k]
         band_rows = bands[0][1] - bands[0][0]
-        halo = res._pool["halo"]  # sized for the largest halo of the chain before encoding
+        halo = res.pooled("halo")  # sized for the largest halo of the chain before encoding
         source = borders.index(np.arange(y0 - p.halo, y1 + p.halo), h, p.mode)
         cval_row = None
         if (source < 0).any():
@@ -538,7 +537,7 @@ class Engine:
                 while (end < len(source) and source[end] == source[end - 1] + 1
                        and source[end] // band_rows == band):
                     end += 1
-                src = res._pool[_name(p.inputs[0], band, bands)]
+                src = res.pooled(_name(p.inputs[0], band, bands))
                 encoder.copyBufferToBuffer(src, (g - band * band_rows) * row_bytes, halo,
                                            start * row_bytes, (end - start) * row_bytes)
             else:
@@ -555,8 +554,8 @@ class Engine:
             self._canvas.width = w
             self._canvas.height = h
         pipeline = res.render_pipeline("present", fmt)
-        res.buffer("present_params", 256, _usage("UNIFORM", "COPY_DST"))
-        device.queue.writeBuffer(res._pool["present_params"], 0, to_js(struct.pack("<IIII", w, h, 0, 0)))
+        uniforms = res.buffer("present_params", 256, _usage("UNIFORM", "COPY_DST"))
+        device.queue.writeBuffer(uniforms, 0, to_js(struct.pack("<IIII", w, h, 0, 0)))
         group = res.bind_group(("present", fmt), pipeline, [(0, "present_params"), (1, src)])
         target = self._context.getCurrentTexture().createView()
         render = encoder.beginRenderPass(js_object({

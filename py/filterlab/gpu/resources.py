@@ -127,6 +127,10 @@ class Resources:
             buffer = self._pool[key] = self.create_buffer(size, usage, key)
         return buffer
 
+    def pooled(self, key: str):
+        """The pooled buffer made by an earlier :meth:`buffer` call for ``key``."""
+        return self._pool[key]
+
     def bind_group(self, pipeline_key: tuple, pipeline, entries: list[tuple[int, str]]):
         """A cached bind group of pooled buffers, named by their pool keys."""
         key = (pipeline_key, tuple(entries))
