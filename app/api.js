@@ -3,10 +3,12 @@
 //   await filterlab.ready
 //   const r = await filterlab.run({ image: Uint8Array, chain: [...], compare: true, pixels: "gpu" })
 //   // r = { width, height, channels, gpu: {available, adapter}, metrics: {maxAbsError,
-//   //       meanAbsError, psnr, ...} | null, timings: {...}, pixels?: Float32Array (H×W×C) }
+//   //       meanAbsError, rmse, psnr, fractionOverTolerance, tolerance} | null,
+//   //       timings: {uploadMs, gpuMs, gpuClock, passes, readbackMs, totalMs, bands},
+//   //       pixels?: Float32Array (H×W×C) }
 //   stages: true adds r.stages, the GPU output of every enabled step (Float32Array each)
 //   await filterlab.ops()     // the catalog
-// Errors reject with the message the UI shows.
+// Every record uses camelCase names. Errors reject with the message the UI shows.
 
 export function installApi(session) {
   let resolveReady;
@@ -25,7 +27,7 @@ export function installApi(session) {
       return session.catalog;
     },
     /** Load `image` (encoded file bytes), run `chain` on GPU and CPU, and compare. */
-    run({ image, chain, compare = true, pixels = null, tol = 1e-5, stages = false } = {}) {
+    run({ image, chain, compare = true, pixels = null, tol, stages = false } = {}) {
       const job = queue.then(async () => {
         await ready;
         if (pixels !== null && pixels !== "gpu" && pixels !== "cpu") {

@@ -78,9 +78,9 @@ async function bench(session) {
   await log("loading it in the GPU worker");
   const uploads = [];
   for (let i = 0; i < 3; i++) {
-    await session.gpu.call("load", { bytes: image }); // a fresh load forces a fresh upload
+    await session.gpu.call("load", { data: image }); // a fresh load forces a fresh upload
     const r = await session.gpu.call("run", { chain: chainJson, present: false });
-    uploads.push(r.timings.upload_ms);
+    uploads.push(r.timings.uploadMs);
   }
   const warmUntil = performance.now() + Number(query.get("warmup_ms") ?? 3000);
   while (performance.now() < warmUntil) {
@@ -100,14 +100,14 @@ async function bench(session) {
   const readbacks = [];
   for (let i = 0; i < 5; i++) {
     const r = await session.gpu.call("run", { chain: chainJson, pixels: true, present: false });
-    readbacks.push(r.timings.readback_ms);
+    readbacks.push(r.timings.readbackMs);
   }
   const summary = (list) => {
     const labels = list[0].passes.map((p) => p.label);
     return {
-      gpu_ms_median: median(list.map((s) => s.gpu_ms)),
+      gpu_ms_median: median(list.map((s) => s.gpuMs)),
       passes_ms_median: Object.fromEntries(labels.map((label, i) => [label, median(list.map((s) => s.passes[i].ms))])),
-      total_ms_median: median(list.map((s) => s.total_ms)),
+      total_ms_median: median(list.map((s) => s.totalMs)),
     };
   };
   return {
@@ -115,26 +115,19 @@ async function bench(session) {
     size,
     runs,
     chain,
-    clock: samples[0][0].gpu_clock,
+    clock: samples[0][0].gpuClock,
     variants: Object.fromEntries(variants.map((v, k) => [v || "default", summary(samples[k])])),
     upload_ms_median: median(uploads),
     readback_ms_median: median(readbacks),
   };
 }
 
-const MODES = ["reflect", "mirror", "nearest", "wrap", "constant"];
-const GRID_OPS = [
-  ["convolve 5×5", "convolve", { kernel: [[1, -2, 0.5, 3, 1], [0, 1, -1, 2, 0.5], [2, 0, 4, -1, 1], [-1, 1, 0, 1, 2], [0.5, 2, 1, 0, -3]] }],
-  ["convolve separable 7×7", "convolve", { kernel: Array.from({ length: 7 }, (_, r) => Array.from({ length: 7 }, (_, c) => [1, 2, 3, 4, 3, 2, 1][r] * [-1, 0.5, 2, 0, 1, -0.5, 1][c])) }],
-  ["gaussian_blur", "gaussian_blur", { sigma: 2.5 }],
-  ["box_blur", "box_blur", { size: 7 }],
-  ["unsharp_mask", "unsharp_mask", { sigma: 1.5, amount: 1.2 }],
-  ["edges sobel", "edges", { operator: "sobel" }],
-  ["edges scharr x", "edges", { operator: "scharr", output: "x" }],
-  ["edges prewitt y", "edges", { operator: "prewitt", output: "y" }],
-  ["laplace 4", "laplace", { neighbours: 4 }],
-  ["laplace 8", "laplace", { neighbours: 8 }],
-];
+/** The accuracy grid's cases: every example of every catalog operation, in every border mode. */
+function gridCases(catalog) {
+  const modes = catalog[0].params.find((p) => p.name === "mode").choices;
+  return catalog.flatMap((op) => op.examples.flatMap((params, i) =>
+    modes.map((mode) => ({ op: op.name, example: i, chain: [{ op: op.name, params: { ...params, mode, cval: 0.25 } }] }))));
+}
 
 const CRC_TABLE = Array.from({ length: 256 }, (_, n) => {
   let c = n;
@@ -175,23 +168,24 @@ async function encodePng(width, height, channels, pixels) {
 
 async function grid(session) {
   const sizes = [[1, 1], [13, 17], [48, 64], [67, 130]];
-  const worst = Object.fromEntries(GRID_OPS.map(([name]) => [name, 0]));
-  let cases = 0;
+  const cases = gridCases(session.catalog);
+  const worst = {};
+  const worstExample = {};
   for (const [h, w] of sizes) {
     for (const channels of [1, 3, 4]) {
       const pixels = Uint8Array.from({ length: w * h * channels }, (_, i) => (Math.imul(i + 1, 2654435761) >>> 24));
       await session.loadImage(await encodePng(w, h, channels, pixels));
-      for (const [name, op, params] of GRID_OPS) {
-        for (const mode of MODES) {
-          const r = await session.process([{ op, params: { ...params, mode, cval: 0.25 } }], { compare: true });
-          worst[name] = Math.max(worst[name], r.metrics.maxAbsError);
-          cases++;
-        }
+      for (const c of cases) {
+        const r = await session.process(c.chain, { compare: true });
+        const error = r.metrics.maxAbsError;
+        worst[c.op] = Math.max(worst[c.op] ?? 0, error);
+        const key = `${c.op} example ${c.example}`;
+        worstExample[key] = Math.max(worstExample[key] ?? 0, error);
       }
       await log(`grid ${h}×${w}×${session.image.info.channels} done`);
     }
   }
-  return { mode: "grid", cases, worst_max_abs_error: worst };
+  return { mode: "grid", cases: cases.length * sizes.length * 3, worst_max_abs_error: worst, worst_by_example: worstExample };
 }
 
 /** Draw the GPU worker's presented frame and compare it with the CPU reference's display. */

@@ -1,13 +1,18 @@
 // The one RPC layer between the page and the Python workers.
 //
 // Message schema (structured-clone objects):
-//   page -> worker   { id, method, args }          a request; args is a plain object
+//   page -> worker   { id, method, args }          a request: `method` is a key of the worker's
+//                                                  table in filterlab.worker_api (GPU_METHODS,
+//                                                  CPU_METHODS), `args` its keyword arguments,
+//                                                  named as the Python parameters are; the first
+//                                                  request is "init" ({ pyodideURL, ... })
 //                    { cancel: id }                drop request `id` if it has not started
-//   worker -> page   { id, ok: true, result }      the request's result
+//   worker -> page   { id, ok: true, result }      the request's result (camelCase records)
 //                    { id, ok: false, error }      error = { kind, message, detail? }
 //                    { event, ...detail }          unsolicited: "phase" (start-up progress,
 //                                                  { phase, label, ms }) and device events
-// Workers run requests one at a time, in order. Pixels travel as transferred typed arrays.
+// Workers run requests one at a time, in order. Every typed array and ImageBitmap in a result
+// is transferred, not copied; pixels sent to a worker are transferred when the caller says so.
 //
 // Every call takes an optional AbortSignal. Aborting rejects the call at once with an
 // AbortError and tells the worker to skip it if it has not started; a request already running

@@ -40,7 +40,7 @@ async function restoreChainFromAddress(session, editor) {
   const token = new URLSearchParams(location.hash.slice(1)).get("chain");
   if (!token) return;
   try {
-    editor.setChain(await session.cpu.call("fromUrl", { token }));
+    editor.setChain(await session.cpu.call("from_url", { token }));
   } catch (err) {
     setStatus(`The chain in the address could not be read: ${err.message}`, "warn");
   }
@@ -48,7 +48,7 @@ async function restoreChainFromAddress(session, editor) {
 
 async function saveChainToAddress(session) {
   try {
-    const token = await session.cpu.call("toUrl", { chain: JSON.stringify(session.chain) });
+    const token = await session.cpu.call("to_url", { chain: JSON.stringify(session.chain) });
     history.replaceState(null, "", `#chain=${token}`);
   } catch {
     // an invalid chain (being edited) keeps the last valid address
@@ -115,6 +115,9 @@ async function main() {
   });
 
   const gain = $("heatmap-gain");
+  const [lowest, highest] = session.defaults.gainRange;
+  Object.assign(gain, { min: Math.log10(lowest), max: Math.log10(highest), value: Math.log10(session.defaults.gain) });
+  $("gain-value").textContent = String(session.defaults.gain);
   gain.addEventListener("input", () => {
     const value = Math.round(10 ** Number(gain.value));
     $("gain-value").textContent = String(value);

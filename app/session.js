@@ -10,7 +10,9 @@ export class Session extends EventTarget {
     this.gpuInfo = { available: false, adapter: null, reason: "starting" };
     this.image = null; // { info, bytes }
     this.chain = [];
-    this.gain = 100;
+    this.defaults = null; // filterlab.worker_api.defaults(): tolerance, gain, gainRange
+    this.gain = undefined; // the heatmap gain the user chose; undefined keeps Python's default
+    this.referenceId = null; // the CPU reference the last comparison used
     this.latestGpu = new Latest();
     this.latestCpu = new Latest();
     this.latestHeat = new Latest(); // gain changes must not cancel a run's reference or compare
@@ -31,14 +33,15 @@ export class Session extends EventTarget {
       new Worker(new URL("./workers/cpu.worker.js", import.meta.url), { type: "module", name: "cpu" }),
       onEvent("cpu"),
     );
-    const gpuAllowed = "gpu" in navigator && Boolean(navigator.gpu);
+    const allowed = "gpu" in navigator && Boolean(navigator.gpu);
     const [gpuReady, cpuReady] = await Promise.all([
-      this.gpu.call("init", { pyodideURL: PYODIDE_URL, gpuAllowed }),
+      this.gpu.call("init", { pyodideURL: PYODIDE_URL, allowed }),
       this.cpu.call("init", { pyodideURL: PYODIDE_URL }),
     ]);
-    this.gpuInfo = gpuReady.gpu;
-    this.startup = { gpuMs: gpuReady.startupMs, cpuMs: cpuReady.startupMs };
-    this.catalog = await this.cpu.call("ops");
+    const { startupMs, ...gpuInfo } = gpuReady;
+    this.gpuInfo = gpuInfo;
+    this.startup = { gpuMs: startupMs, cpuMs: cpuReady.startupMs };
+    [this.catalog, this.defaults] = await Promise.all([this.cpu.call("ops"), this.cpu.call("defaults")]);
     return this;
   }
 
@@ -48,8 +51,8 @@ export class Session extends EventTarget {
    */
   async loadImage(bytes) {
     const load = (bytes) => Promise.allSettled([
-      this.cpu.call("load", { bytes: new Uint8Array(bytes) }),
-      this.gpuInfo.available ? this.gpu.call("load", { bytes: new Uint8Array(bytes) }) : null,
+      this.cpu.call("load", { data: new Uint8Array(bytes) }),
+      this.gpuInfo.available ? this.gpu.call("load", { data: new Uint8Array(bytes) }) : null,
     ]);
     const [cpu, gpu] = await load(bytes);
     const failed = [cpu, gpu].find((r) => r.status === "rejected");
@@ -73,15 +76,17 @@ export class Session extends EventTarget {
     const chain = JSON.stringify(this.chain);
     const source = this.gpuInfo.available
       ? await this.gpu.call("run", { chain, pixels: true, present: false })
-      : await this.cpu.call("reference", { chain, pixels: true });
+      : await this.cpu.call("reference", { chain, pixels: true, preview: false });
     return this.cpu.call("encode", { pixels: source.pixels, bits }, { transfer: [source.pixels.buffer] });
   }
 
   /** Redraw the error heatmap of the last comparison at `gain`, without running anything. */
   async regain(gain) {
     this.gain = gain;
+    if (this.referenceId === null) return;
+    const id = this.referenceId;
     try {
-      const out = await this.latestHeat.run((signal) => this.cpu.call("heatmap", { gain }, { signal }));
+      const out = await this.latestHeat.run((signal) => this.cpu.call("heatmap", { id, gain }, { signal }));
       this.emit("heatmap", out);
     } catch {
       // nothing compared yet, or superseded by a newer gain or run
@@ -92,7 +97,7 @@ export class Session extends EventTarget {
    * Run the chain on the GPU (presenting it) and on the CPU, then compare.
    * Newer calls abort older ones. Resolves to the combined result, or null if superseded.
    */
-  async process(chain = this.chain, { compare = true, pixels = null, tol = 1e-5, stages = false } = {}) {
+  async process(chain = this.chain, { compare = true, pixels = null, tol, stages = false } = {}) {
     if (!this.image) throw new Error("No image is loaded yet: open or drop an image first.");
     const chainJson = typeof chain === "string" ? chain : JSON.stringify(chain);
     const gpuWanted = this.gpuInfo.available;
@@ -108,7 +113,7 @@ export class Session extends EventTarget {
     try {
       // Each side is shown as soon as it is done: the GPU preview never waits for the CPU.
       const gpuRun = gpuWanted
-        ? this.latestGpu.run((signal) => this.gpu.call("run", { chain: chainJson, pixels: needGpuPixels, perStage: stages }, { signal }))
+        ? this.latestGpu.run((signal) => this.gpu.call("run", { chain: chainJson, pixels: needGpuPixels, stages }, { signal }))
           .then((out) => {
             for (const ev of out.events ?? []) this.emit("device", ev);
             this.emit("gpu-result", out);
@@ -135,16 +140,11 @@ export class Session extends EventTarget {
       }
       if (compare && gpuOut) {
         const cmp = await this.latestCpu.run((signal) =>
-          this.cpu.call("compare", { pixels: gpuOut.pixels, tol, gain: this.gain },
+          this.cpu.call("compare", { id: cpuOut.id, pixels: gpuOut.pixels, tol, gain: this.gain },
             { signal, transfer: [gpuOut.pixels.buffer] }));
-        result.metrics = {
-          maxAbsError: cmp.metrics.max_abs,
-          meanAbsError: cmp.metrics.mean_abs,
-          rmse: cmp.metrics.rmse,
-          psnr: cmp.metrics.psnr,
-          fractionOverTolerance: cmp.metrics.frac_over_tol,
-        };
-        this.emit("compare", { ...cmp, metrics: result.metrics });
+        this.referenceId = cpuOut.id;
+        result.metrics = cmp.metrics;
+        this.emit("compare", cmp);
       }
       this.emit("result", result);
       return result;

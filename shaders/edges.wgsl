@@ -3,7 +3,7 @@ struct Params {
   height: u32,
   mode: u32,       // border mode, see lib/border.wgsl
   cval: f32,       // value outside a constant border
-  output: u32,     // 0: magnitude hypot(gx, gy), 1: gx, 2: gy
+  output: u32,     // OUTPUT_MAGNITUDE: hypot(gx, gy), OUTPUT_X: gx, OUTPUT_Y: gy
   _pad0: u32,
   _pad1: u32,
   _pad2: u32,
@@ -16,6 +16,10 @@ struct Params {
 
 override WG_X: u32;
 override WG_Y: u32;
+
+const OUTPUT_MAGNITUDE: u32 = 0u;
+const OUTPUT_X: u32 = 1u;
+const OUTPUT_Y: u32 = 2u;
 
 // Gradient operators (Sobel, Scharr, Prewitt) in one fused pass. The x kernel is
 // taps ⊗ (-1, 0, 1): smoothing down the columns, central difference along the row; the y
@@ -51,9 +55,9 @@ fn main(@builtin(global_invocation_id) gid: vec3<u32>) {
   let gy = s.x * (sw - nw) + s.y * (so - n) + s.z * (se - ne);
   var result: vec4<f32>;
   switch params.output {
-    case 1u: { result = gx; }
-    case 2u: { result = gy; }
-    default: { result = sqrt(gx * gx + gy * gy); }
+    case OUTPUT_X: { result = gx; }
+    case OUTPUT_Y: { result = gy; }
+    default: { result = sqrt(gx * gx + gy * gy); }  // OUTPUT_MAGNITUDE
   }
   dst[y * w + x] = keep_alpha(result, src[src_index(x, y, w)]);
 }

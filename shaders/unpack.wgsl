@@ -2,7 +2,7 @@ struct Params {
   width: u32,
   height: u32,
   channels: u32,   // 1 (L), 2 (LA), 3 (RGB) or 4 (RGBA), interleaved in `packed`
-  format: u32,     // 0: 8-bit unorm, 1: 16-bit unorm, 2: float32
+  format: u32,     // FORMAT_UNORM8, FORMAT_UNORM16 or FORMAT_FLOAT32 (lib/packed.wgsl)
 }
 
 @group(0) @binding(0) var<uniform> params: Params;

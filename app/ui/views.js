@@ -79,11 +79,11 @@ export class Views {
 
   showTimings(t) {
     const rows = [
-      ["upload", t.upload_ms],
-      [`GPU (${t.gpu_clock === "timestamp" ? "timestamps" : "wall clock"})`, t.gpu_ms],
+      ["upload", t.uploadMs],
+      [`GPU (${t.gpuClock === "timestamp" ? "timestamps" : "wall clock"})`, t.gpuMs],
       ...(t.passes ?? []).map((p) => [`  ${p.label}`, p.ms]),
-      ["readback", t.readback_ms],
-      ["total", t.total_ms],
+      ["readback", t.readbackMs],
+      ["total", t.totalMs],
     ];
     this.el.timings.replaceChildren(
       ...rows.flatMap(([label, ms]) => {

@@ -1,8 +1,6 @@
-// Shared start-up for the Python workers: load Pyodide from our own origin, load the wasm
-// wheels, install the filterlab package into the in-memory file system, and serve requests.
-//
-// The request/response schema is the one written down in app/bridge.js. Requests run one at a
-// time, in order; a request cancelled before it starts is dropped without running.
+// Shared bootstrap of the Python workers: load Pyodide from our own origin, load the wasm
+// wheels, install the filterlab package into the in-memory file system, then serve one of
+// filterlab.worker_api's method tables. The message schema is the one app/bridge.js writes down.
 
 const PY_SOURCES = import.meta.glob("/py/filterlab/**/*.py", {
   query: "?raw",
@@ -16,9 +14,9 @@ const SHADER_SOURCES = import.meta.glob("/shaders/**/*.wgsl", {
 });
 
 const SITE = "/home/pyodide";
-export const SHADER_DIR = "/home/pyodide/shaders";
+const SHADER_DIR = "/home/pyodide/shaders"; // filterlab.worker_api reads the shaders here
 
-function emit(event, detail = {}) {
+export function emit(event, detail = {}) {
   self.postMessage({ event, ...detail });
 }
 
@@ -30,11 +28,11 @@ function writeTree(FS, sources, stripPrefix, root) {
   }
 }
 
-/** Start Pyodide and import `filterlab.worker_api`; report each named phase as it happens. */
-export async function startPython({ pyodideURL }) {
+/** Start Pyodide and import filterlab.worker_api; report each named phase as it happens. */
+async function startPython(pyodideURL, tableName) {
   const started = performance.now();
-  const phase = (name, label) =>
-    emit("phase", { phase: name, label, ms: Math.round(performance.now() - started) });
+  const elapsed = () => Math.round(performance.now() - started);
+  const phase = (name, label) => emit("phase", { phase: name, label, ms: elapsed() });
 
   phase("runtime", "Starting the Python runtime");
   const { loadPyodide } = await import(/* @vite-ignore */ `${pyodideURL}pyodide.mjs`);
@@ -46,13 +44,15 @@ export async function startPython({ pyodideURL }) {
   phase("filterlab", "Loading the filterlab package");
   writeTree(pyodide.FS, PY_SOURCES, "/py/", SITE);
   writeTree(pyodide.FS, SHADER_SOURCES, "/shaders/", SHADER_DIR);
-  // Look every entry point up once and keep it: each attribute access on a PyProxy makes a
-  // new proxy. These few live as long as the worker.
+  // Look every method up once and keep it: each attribute access on a PyProxy makes a new
+  // proxy. These few live as long as the worker.
   const module = pyodide.pyimport("filterlab.worker_api");
-  const names = module.ENTRY_POINTS;
-  const api = Object.fromEntries(names.toJs().map((name) => [name, module[name]]));
-  names.destroy();
-  return { pyodide, api, phase, elapsed: () => Math.round(performance.now() - started) };
+  const table = module[tableName];
+  const methods = new Map();
+  for (const name of table.keys()) methods.set(name, table.get(name));
+  table.destroy();
+  module.destroy();
+  return { pyodide, methods, phase, elapsed };
 }
 
 /** Turn anything thrown by Python or JS into the bridge's error shape. */
@@ -76,14 +76,54 @@ export function toError(err) {
   return { kind: err?.name ?? "Error", message: text };
 }
 
+/** Every transferable in a result: whole buffers of typed arrays, and ImageBitmaps. */
+function transferables(value, found = new Set()) {
+  if (value instanceof ImageBitmap) {
+    found.add(value);
+  } else if (ArrayBuffer.isView(value)) {
+    // Only arrays that own their whole buffer (fresh copies, never a view of wasm memory).
+    if (value.byteOffset === 0 && value.byteLength === value.buffer.byteLength) found.add(value.buffer);
+  } else if (Array.isArray(value)) {
+    for (const item of value) transferables(item, found);
+  } else if (value !== null && typeof value === "object") {
+    for (const item of Object.values(value)) transferables(item, found);
+  }
+  return found;
+}
+
+const defined = (args) => Object.fromEntries(Object.entries(args ?? {}).filter(([, v]) => v !== undefined));
+
 /**
- * Serve bridge requests with `handlers[method](args)`, one at a time.
- * A handler returns `{ result, transfer }` or a plain result.
+ * Serve `filterlab.worker_api.<table>` in this worker. The first request must be `init`
+ * ({ pyodideURL, ...arguments of the table's own `init`, if it has one }); `initPhase` names
+ * the start-up phase that the table's `init` makes up. Requests run one at a time, in order;
+ * a request cancelled before it starts is answered with an AbortError and never runs.
  */
-export function serve(handlers) {
+export function serveWorker(tableName, initPhase = null) {
   const queued = new Set();
   const cancelled = new Set();
+  let py = null;
   let queue = Promise.resolve();
+
+  async function init({ pyodideURL, ...args }) {
+    py = await startPython(pyodideURL, tableName);
+    let result = {};
+    if (py.methods.has("init")) {
+      if (initPhase) py.phase(...initPhase);
+      result = await py.methods.get("init").callKwargs(defined(args));
+    }
+    emit("phase", { phase: "ready", label: "Ready", ms: py.elapsed() });
+    return { ...result, startupMs: py.elapsed() };
+  }
+
+  async function handle(method, args) {
+    if (method === "init") return init(args);
+    if (!py) throw new Error("The worker has not started yet.");
+    const fn = py.methods.get(method);
+    if (!fn) throw new Error(`unknown method ${method}`);
+    return fn.callKwargs(defined(args));
+  }
+
   self.onmessage = (e) => {
     const msg = e.data;
     if (msg.cancel !== undefined) {
@@ -99,12 +139,8 @@ export function serve(handlers) {
         return;
       }
       try {
-        const handler = handlers[method];
-        if (!handler) throw new Error(`unknown method ${method}`);
-        const out = await handler(args ?? {});
-        const wrapped = out !== null && typeof out === "object" && "result" in out;
-        const { result, transfer = [] } = wrapped ? out : { result: out };
-        self.postMessage({ id, ok: true, result }, transfer);
+        const result = await handle(method, args);
+        self.postMessage({ id, ok: true, result }, [...transferables(result)]);
       } catch (err) {
         self.postMessage({ id, ok: false, error: toError(err) });
       } finally {
@@ -113,5 +149,3 @@ export function serve(handlers) {
     });
   };
 }
-
-export { emit };

@@ -10,8 +10,9 @@ The pure-Python core runs the same under CPython and Pyodide:
 - :mod:`filterlab.chain`: chain validation and serialisation;
 - :mod:`filterlab.compare`: error metrics and heatmaps.
 
-:mod:`filterlab.gpu` and :mod:`filterlab.worker_api` need a browser and are not imported
-here.
+The planning half of :mod:`filterlab.gpu` (``gpu.plan``, ``gpu.shaders``) is pure Python too;
+the rest of :mod:`filterlab.gpu` and :mod:`filterlab.worker_api` need a browser and are not
+imported here.
 """
 
 __version__ = "0.1.0"

@@ -1,9 +1,10 @@
 """The catalog: every operation Filter Lab offers, described once.
 
 Each :class:`Op` names its parameters (type, range, default, step, unit), its reference
-function and the text the user interface shows. The UI builds its controls from
-:func:`describe`, :mod:`filterlab.chain` validates against it, and the GPU engine plans
-passes for exactly these operation and parameter names.
+function, the text the user interface shows, and example parameter sets that cover its code
+paths. The UI builds its controls from :func:`describe`, :mod:`filterlab.chain` validates
+against it, the GPU engine registers one plan per operation here (:mod:`filterlab.gpu.plan`),
+and the test and benchmark grids are built from the examples.
 
 Examples
 --------
@@ -15,6 +16,8 @@ Examples
 
 import dataclasses
 from typing import Any, Callable
+
+import numpy as np
 
 from . import borders, kernels, reference
 
@@ -91,7 +94,13 @@ class Op:
     params : tuple of Param
         Parameters in display order.
     reference : callable
-        ``reference(image, **params)``: the NumPy implementation.
+        ``reference(image, **params)``: the NumPy implementation, a filter of
+        :mod:`filterlab.reference` (``reference.stencil(**params)`` gives its stencil).
+    examples : tuple of dict
+        Parameter sets (only the parameters that differ from the defaults) that together
+        cover the operation's code paths on the CPU and the GPU: separable and
+        non-separable kernels, small and large radii, every output. The test grids and the
+        benchmark page run each of them in every border mode.
     """
 
     name: str
@@ -99,6 +108,7 @@ class Op:
     summary: str
     params: tuple
     reference: Callable
+    examples: tuple = ({},)
 
     def param(self, name):
         """The :class:`Param` called `name`; KeyError if there is none."""
@@ -111,13 +121,18 @@ class Op:
         """A new dict of every parameter's default value."""
         return {param.name: _plain(param.default) for param in self.params}
 
+    def stencil(self, params):
+        """The reference's stencil for validated `params` (see :mod:`filterlab._tiles`)."""
+        return self.reference.stencil(**params)
+
     def describe(self):
-        """JSON-ready dict: name, label, summary and params."""
+        """JSON-ready dict: name, label, summary, params and examples."""
         return {
             "name": self.name,
             "label": self.label,
             "summary": self.summary,
             "params": [param.describe() for param in self.params],
+            "examples": [{k: _plain(v) for k, v in example.items()} for example in self.examples],
         }
 
 
@@ -180,6 +195,19 @@ def _sigma(default):
     )
 
 
+# Example kernels for convolve: a 5×5 and an 11×11 that are not rank 1 (the GPU stages small
+# 2-D kernels as a tile and larger ones row by row), and a rank-1 7×7 whose weights do not sum
+# to 1 (two 1-D passes, with the constant border's two-pass rule).
+_EXAMPLE_5X5 = (
+    (1.0, -2.0, 0.5, 3.0, 1.0),
+    (0.0, 1.0, -1.0, 2.0, 0.5),
+    (2.0, 0.0, 4.0, -1.0, 1.0),
+    (-1.0, 1.0, 0.0, 1.0, 2.0),
+    (0.5, 2.0, 1.0, 0.0, -3.0),
+)
+_EXAMPLE_11X11 = np.round(np.sin(np.arange(121.0) * 1.7), 3).reshape(11, 11).tolist()
+_EXAMPLE_SEPARABLE_7X7 = (np.outer([1, 2, 3, 4, 3, 2, 1], [-1, 0.5, 2, 0, 1, -0.5, 1]) / 16).tolist()
+
 _OPS = (
     Op(
         "convolve",
@@ -198,6 +226,12 @@ _OPS = (
             _CVAL,
         ),
         reference.convolve,
+        (
+            {"kernel": _EXAMPLE_5X5},
+            {"kernel": _EXAMPLE_11X11},
+            {"kernel": _EXAMPLE_SEPARABLE_7X7},
+            {"kernel": KERNEL_PRESETS["sharpen"]},
+        ),
     ),
     Op(
         "gaussian_blur",
@@ -220,6 +254,7 @@ _OPS = (
             _CVAL,
         ),
         reference.gaussian_blur,
+        ({"sigma": 1.5}, {"sigma": 3.0, "truncate": 2.5}, {"sigma": 6.0}),
     ),
     Op(
         "box_blur",
@@ -241,6 +276,7 @@ _OPS = (
             _CVAL,
         ),
         reference.box_blur,
+        ({"size": 5}, {"size": 1}),
     ),
     Op(
         "unsharp_mask",
@@ -262,6 +298,7 @@ _OPS = (
             _CVAL,
         ),
         reference.unsharp_mask,
+        ({"sigma": 1.2, "amount": 1.5},),
     ),
     Op(
         "edges",
@@ -288,6 +325,11 @@ _OPS = (
             _CVAL,
         ),
         reference.edges,
+        (
+            {"operator": "sobel", "output": "magnitude"},
+            {"operator": "scharr", "output": "x"},
+            {"operator": "prewitt", "output": "y"},
+        ),
     ),
     Op(
         "laplace",
@@ -306,6 +348,7 @@ _OPS = (
             _CVAL,
         ),
         reference.laplace,
+        ({"neighbours": 4}, {"neighbours": 8}),
     ),
 )
 

@@ -26,11 +26,12 @@ import base64
 import binascii
 import dataclasses
 import json
-import math
 import re
 import zlib
 
-from . import kernels
+from . import _tiles, kernels
+from ._checks import is_real, real, show
+from .catalog import OPS
 
 __all__ = [
     "ChainError",
@@ -38,6 +39,7 @@ __all__ = [
     "MAX_STEPS",
     "MAX_URL_LENGTH",
     "validate",
+    "apply",
     "to_json",
     "from_json",
     "to_url",
@@ -84,47 +86,20 @@ class Step:
         return {"op": self.op, "params": params, "enabled": self.enabled}
 
 
-def _show(value):
-    """Show a value the way it would look in JSON, briefly."""
-    if isinstance(value, bool):
-        return "true" if value else "false"
-    if value is None:
-        return "null"
-    if isinstance(value, float):
-        return f"{value:g}"
-    if isinstance(value, int):
-        return str(value)
-    if isinstance(value, dict):
-        return "an object"
-    if isinstance(value, (list, tuple)):
-        return "a list"
-    text = repr(value)
-    return text if len(text) <= 40 else text[:37] + "..."
-
-
-def _number(value):
-    return isinstance(value, (int, float)) and not isinstance(value, bool)
-
-
 def _coerce(param, value):
     """Return `value` coerced to `param`'s type, or raise ChainError (message without step)."""
     name = param.name
     if param.kind == "float":
-        if not _number(value):
-            raise ChainError(f"{name} must be a number, got {_show(value)}")
-        value = float(value)
-        if not math.isfinite(value):
-            raise ChainError(f"{name} must be a finite number, got {_show(value)}")
+        value = real(name, value, error=ChainError)
         _check_range(param, value)
         return value
     if param.kind == "int":
-        if not _number(value):
-            raise ChainError(f"{name} must be an integer, got {_show(value)}")
+        if not is_real(value):
+            raise ChainError(f"{name} must be an integer, got {show(value)}")
         if isinstance(value, float):
-            if not math.isfinite(value):
-                raise ChainError(f"{name} must be a finite number, got {_show(value)}")
+            real(name, value, error=ChainError)
             if not value.is_integer():
-                raise ChainError(f"{name} must be an integer, got {_show(value)}")
+                raise ChainError(f"{name} must be an integer, got {show(value)}")
         value = int(value)
         _check_range(param, value)
         if param.step is not None and param.min is not None and (value - param.min) % param.step:
@@ -139,10 +114,10 @@ def _coerce(param, value):
             if isinstance(choice, str):
                 if isinstance(value, str) and value == choice:
                     return choice
-            elif _number(value) and value == choice:
+            elif is_real(value) and value == choice:
                 return choice
         listed = ", ".join(str(c) for c in param.choices)
-        raise ChainError(f"{name} must be one of {listed}; got {_show(value)}")
+        raise ChainError(f"{name} must be one of {listed}; got {show(value)}")
     try:
         array = kernels.validate(value)
     except kernels.KernelError as exc:
@@ -155,7 +130,7 @@ def _check_range(param, value):
     low, high = param.min, param.max
     if (low is not None and value < low) or (high is not None and value > high):
         raise ChainError(
-            f"{param.name} must be between {_show(low)} and {_show(high)}, got {_show(value)}"
+            f"{param.name} must be between {show(low)} and {show(high)}, got {show(value)}"
         )
 
 
@@ -170,18 +145,18 @@ def _step(number, item, ops):
     if isinstance(item, Step):
         item = {"op": item.op, "params": item.params, "enabled": item.enabled}
     if not isinstance(item, dict):
-        raise ChainError(f"step {number}: must be an object with \"op\", got {_show(item)}")
+        raise ChainError(f"step {number}: must be an object with \"op\", got {show(item)}")
     extra = [key for key in item if key not in ("op", "params", "enabled")]
     if extra:
         raise ChainError(
-            f"step {number}: unknown key {_show(extra[0])}; expected op, params, enabled"
+            f"step {number}: unknown key {show(extra[0])}; expected op, params, enabled"
         )
     if "op" not in item:
         raise ChainError(f"step {number}: missing \"op\"")
     name = item["op"]
     if not isinstance(name, str) or name not in ops:
         raise ChainError(
-            f"step {number}: unknown operation {_show(name)}; "
+            f"step {number}: unknown operation {show(name)}; "
             f"known operations: {', '.join(ops)}"
         )
     op = ops[name]
@@ -190,15 +165,15 @@ def _step(number, item, ops):
     if given is None:
         given = {}
     if not isinstance(given, dict):
-        raise ChainError(f"{where}: params must be an object, got {_show(given)}")
+        raise ChainError(f"{where}: params must be an object, got {show(given)}")
     enabled = item.get("enabled", True)
     if not isinstance(enabled, bool):
-        raise ChainError(f"{where}: enabled must be true or false, got {_show(enabled)}")
+        raise ChainError(f"{where}: enabled must be true or false, got {show(enabled)}")
     known = [param.name for param in op.params]
     for key in given:
         if key not in known:
             raise ChainError(
-                f"{where}: unknown parameter {_show(key)}; expected one of: {', '.join(known)}"
+                f"{where}: unknown parameter {show(key)}; expected one of: {', '.join(known)}"
             )
     params = {}
     for param in op.params:
@@ -240,8 +215,6 @@ def validate(chain):
     ...
     filterlab.chain.ChainError: step 1 (laplace): neighbours must be one of 4, 8; got 6
     """
-    from .catalog import OPS
-
     if isinstance(chain, (bytes, bytearray)):
         try:
             chain = bytes(chain).decode("utf-8-sig")  # tolerate a byte order mark
@@ -252,10 +225,40 @@ def validate(chain):
     if isinstance(chain, tuple):
         chain = list(chain)
     if not isinstance(chain, list):
-        raise ChainError(f"chain must be a list of steps, got {_show(chain)}")
+        raise ChainError(f"chain must be a list of steps, got {show(chain)}")
     if len(chain) > MAX_STEPS:
         raise ChainError(f"chain has {len(chain)} steps; the limit is {MAX_STEPS}")
     return [_step(number, item, OPS) for number, item in enumerate(chain, start=1)]
+
+
+def apply(image, chain):
+    """Apply a filter chain with the NumPy reference, step by step, skipping disabled steps.
+
+    Parameters
+    ----------
+    image : array_like
+        Image; see :mod:`filterlab.imageio` (alpha, the last channel of 2 or 4, is carried).
+    chain : list of dict or of Step, or str
+        Anything :func:`validate` accepts.
+
+    Returns
+    -------
+    ndarray of float32
+        Same shape as `image`; a float32 copy when the chain is empty.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> image = np.zeros((4, 4, 3), np.float32)
+    >>> apply(image, [{"op": "gaussian_blur", "params": {"sigma": 1.0}}]).shape
+    (4, 4, 3)
+    """
+    steps = validate(chain)
+    colour, alpha, was_2d = _tiles.split(image)
+    for step in steps:
+        if step.enabled:
+            colour = _tiles.run(colour, OPS[step.op].stencil(step.params))
+    return _tiles.join(colour, alpha, was_2d)
 
 
 def to_json(chain, *, indent=None):
@@ -295,8 +298,6 @@ def to_url(chain):
     >>> to_url([{"op": "laplace"}]).startswith("1.")
     True
     """
-    from .catalog import OPS
-
     compact = []
     for step in validate(chain):
         defaults = OPS[step.op].defaults()

@@ -15,7 +15,7 @@ import json
 import os
 import sys
 
-from . import catalog, chain, imageio, reference
+from . import catalog, chain, imageio
 
 __all__ = ["main"]
 
@@ -74,7 +74,7 @@ def _apply(args):
         decoded = imageio.decode(data)
     except imageio.ImageDecodeError as exc:
         raise _UsageError(f"{args.input}: {exc}") from None
-    result = reference.apply_chain(decoded.array, steps)
+    result = chain.apply(decoded.array, steps)
     png = imageio.encode_png(result, bits=args.bits)
     try:
         with open(args.output, "wb") as handle:

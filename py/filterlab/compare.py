@@ -6,7 +6,7 @@ Examples
 >>> a = np.zeros((2, 2, 3), np.float32)
 >>> b = a.copy(); b[0, 0, 1] = 0.5
 >>> m = metrics(a, b)
->>> m.max_abs, m.frac_over_tol
+>>> m.max_abs_error, m.fraction_over_tolerance
 (0.5, 0.08333333333333333)
 >>> heatmap(a, b).shape
 (2, 2, 4)
@@ -17,9 +17,15 @@ import math
 
 import numpy as np
 
-__all__ = ["Metrics", "metrics", "heatmap", "RAMP", "MIN_GAIN", "MAX_GAIN"]
+from ._checks import real
 
-#: Smallest and largest heatmap gain.
+__all__ = ["Metrics", "metrics", "heatmap", "RAMP", "DEFAULT_TOLERANCE", "DEFAULT_GAIN",
+           "MIN_GAIN", "MAX_GAIN"]
+
+#: The tolerance a comparison uses unless told otherwise: GPU and CPU agree to this.
+DEFAULT_TOLERANCE = 1e-5
+#: The heatmap's gain unless told otherwise, and its smallest and largest value.
+DEFAULT_GAIN = 100.0
 MIN_GAIN = 1.0
 MAX_GAIN = 1000.0
 
@@ -54,27 +60,27 @@ class Metrics:
 
     Attributes
     ----------
-    max_abs : float
+    max_abs_error : float
         Largest absolute difference.
-    mean_abs : float
+    mean_abs_error : float
         Mean absolute difference.
     rmse : float
         Root mean square difference.
     psnr : float
         Peak signal-to-noise ratio in dB for a data range of 1.0; ``math.inf`` when the
         images are identical.
-    frac_over_tol : float
-        Fraction of samples (pixels × channels) whose difference exceeds `tol`.
-    tol : float
+    fraction_over_tolerance : float
+        Fraction of samples (pixels × channels) whose difference exceeds `tolerance`.
+    tolerance : float
         The tolerance used.
     """
 
-    max_abs: float
-    mean_abs: float
+    max_abs_error: float
+    mean_abs_error: float
     rmse: float
     psnr: float
-    frac_over_tol: float
-    tol: float
+    fraction_over_tolerance: float
+    tolerance: float
 
     def as_dict(self):
         """The fields as a dict of floats (``psnr`` may be ``math.inf``)."""
@@ -91,7 +97,7 @@ def _pair(a, b):
     return a.astype(np.float64), b.astype(np.float64)
 
 
-def metrics(a, b, *, tol=1e-5):
+def metrics(a, b, *, tol=DEFAULT_TOLERANCE):
     """Compare two images sample by sample.
 
     Parameters
@@ -99,13 +105,13 @@ def metrics(a, b, *, tol=1e-5):
     a, b : array_like
         Images of the same shape.
     tol : float, optional
-        Threshold for :attr:`Metrics.frac_over_tol`.
+        Threshold for :attr:`Metrics.fraction_over_tolerance`.
 
     Returns
     -------
     Metrics
-        Computed in float64. A NaN in either image makes ``max_abs``, ``mean_abs``,
-        ``rmse`` and ``psnr`` NaN.
+        Computed in float64. A NaN in either image makes ``max_abs_error``,
+        ``mean_abs_error``, ``rmse`` and ``psnr`` NaN.
 
     Examples
     --------
@@ -115,26 +121,24 @@ def metrics(a, b, *, tol=1e-5):
     >>> round(metrics(np.zeros(4), np.full(4, 0.1)).psnr, 6)
     20.0
     """
-    if isinstance(tol, bool) or not isinstance(tol, (int, float, np.number)):
-        raise ValueError(f"tol must be a number, got {tol!r}")
-    tol = float(tol)
-    if not math.isfinite(tol) or tol < 0:
-        raise ValueError(f"tol must be a finite number >= 0, got {tol}")
+    tol = real("tol", tol)
+    if tol < 0:
+        raise ValueError(f"tol must be a finite number >= 0, got {tol:g}")
     a, b = _pair(a, b)
     diff = np.abs(a - b)
     mse = float(np.mean(diff * diff))
     psnr = math.inf if mse == 0.0 else 10.0 * math.log10(1.0 / mse)
     return Metrics(
-        max_abs=float(diff.max()),
-        mean_abs=float(diff.mean()),
+        max_abs_error=float(diff.max()),
+        mean_abs_error=float(diff.mean()),
         rmse=math.sqrt(mse),
         psnr=psnr,
-        frac_over_tol=float(np.mean(diff > tol)),
-        tol=tol,
+        fraction_over_tolerance=float(np.mean(diff > tol)),
+        tolerance=tol,
     )
 
 
-def heatmap(a, b, *, gain=1.0):
+def heatmap(a, b, *, gain=DEFAULT_GAIN):
     """Colour-coded absolute difference, for display.
 
     Parameters
@@ -158,9 +162,7 @@ def heatmap(a, b, *, gain=1.0):
     >>> heatmap(np.zeros((1, 2)), np.array([[0.0, 1.0]]))[0].tolist()
     [[0, 0, 4, 255], [252, 253, 191, 255]]
     """
-    if isinstance(gain, bool) or not isinstance(gain, (int, float, np.number)):
-        raise ValueError(f"gain must be a number, got {gain!r}")
-    gain = float(gain)
+    gain = real("gain", gain)
     if not (MIN_GAIN <= gain <= MAX_GAIN):
         raise ValueError(f"gain must be between {MIN_GAIN:g} and {MAX_GAIN:g}, got {gain:g}")
     a, b = _pair(a, b)

@@ -90,6 +90,9 @@ __all__ = [
     "ImageDecodeError",
     "Decoded",
     "ImageInfo",
+    "SCALE",
+    "as_image",
+    "to_float",
     "decode",
     "encode_png",
     "to_rgba8",
@@ -161,33 +164,78 @@ class ImageInfo:
 
 @dataclasses.dataclass(frozen=True, eq=False)
 class Decoded:
-    """A decoded image: the working array and :class:`ImageInfo` about its source.
+    """A decoded image: its samples at native depth and :class:`ImageInfo` about its source.
 
     Attributes
     ----------
-    array : ndarray of float32, shape (H, W, C)
-        The pixels, upright, following the rules in the module docstring.
+    native : ndarray of uint8, uint16 or float32, shape (H, W, C)
+        The pixels, upright, as the file holds them: 8-bit and 16-bit samples as integers,
+        32-bit sources (``I`` clipped to 16 bits, ``F``) as described in the module
+        docstring. This is what the GPU uploads.
     info : ImageInfo
         Source format, mode, bit depth, alpha, animation and EXIF orientation.
     """
 
-    array: np.ndarray
+    native: np.ndarray
     info: ImageInfo
+
+    @property
+    def array(self):
+        """The working array, float32 in [0, 1]: :func:`to_float` of :attr:`native`.
+
+        A new array on every access; code that needs it more than once keeps it.
+        """
+        return to_float(self.native)
 
     @property
     def height(self):
         """Height in pixels."""
-        return int(self.array.shape[0])
+        return int(self.native.shape[0])
 
     @property
     def width(self):
         """Width in pixels."""
-        return int(self.array.shape[1])
+        return int(self.native.shape[1])
 
     @property
     def channels(self):
         """Number of channels, 1..4."""
-        return int(self.array.shape[2])
+        return int(self.native.shape[2])
+
+
+#: The full-scale value of each native sample type: integer samples are divided by it.
+SCALE = {np.dtype(np.uint8): 255, np.dtype(np.uint16): 65535, np.dtype(np.float32): 1}
+
+
+def to_float(native, out=None):
+    """Native samples as working values: float32, divided by :data:`SCALE` in float32.
+
+    The division is correctly rounded, and the GPU's unpacking applies the same rule, so both
+    start from the same values.
+
+    Parameters
+    ----------
+    native : ndarray of uint8, uint16 or float32
+        Samples, any shape.
+    out : ndarray of float32, optional
+        Where to write the result (same shape).
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> to_float(np.array([0, 51, 255], np.uint8)).tolist()
+    [0.0, 0.20000000298023224, 1.0]
+    """
+    native = np.asarray(native)
+    scale = SCALE.get(native.dtype)
+    if scale is None:
+        raise ValueError(f"native samples must be uint8, uint16 or float32, got {native.dtype}")
+    if out is None:
+        out = np.empty(native.shape, np.float32)
+    np.copyto(out, native, casting="unsafe")
+    if scale != 1:
+        out /= np.float32(scale)
+    return out
 
 
 def _size_text(width, height, pixels):
@@ -251,7 +299,8 @@ def decode(data, *, max_pixels=MAX_PIXELS):
     Returns
     -------
     Decoded
-        The array (float32, H×W×C, see the module docstring) and source information.
+        The samples at native depth (H×W×C, see the module docstring; ``.array`` gives the
+        float32 working array) and source information.
 
     Raises
     ------
@@ -310,16 +359,16 @@ def decode(data, *, max_pixels=MAX_PIXELS):
             source_format = image.format or "unknown"
             source_mode = image.mode
             orientation, upright = _orient(image)
-            array = _to_array(upright)
+            native = _to_native(upright)
     info = ImageInfo(
         format=source_format,
         mode=source_mode,
         bit_depth=_bit_depth(data, source_format, source_mode),
-        has_alpha=array.shape[2] in (2, 4),
+        has_alpha=native.shape[2] in (2, 4),
         animated=animated,
         exif_orientation=orientation,
     )
-    return Decoded(array=array, info=info)
+    return Decoded(native=native, info=info)
 
 
 def _verify_png(data):
@@ -350,46 +399,45 @@ def _bit_depth(data, source_format, mode):
     return _BIT_DEPTH.get(mode, 8)
 
 
-def _scaled(values, scale):
-    array = np.asarray(values).astype(np.float32)
-    array /= np.float32(scale)
-    return array
+def _u8(image):
+    return np.asarray(image, dtype=np.uint8)
 
 
-def _to_array(image):
+def _to_native(image):
+    """The image's samples at native depth (see the table in the module docstring)."""
     mode = image.mode
     has_key = "transparency" in image.info
     try:
         if mode == "1":
-            array = _scaled(image.convert("L"), 255)
+            array = _u8(image.convert("L"))
         elif mode in ("L", "RGB") and has_key:
-            array = _scaled(image.convert(mode[0] + ("A" if mode == "L" else "GBA")), 255)
+            array = _u8(image.convert(mode[0] + ("A" if mode == "L" else "GBA")))
         elif mode in ("L", "LA", "RGB", "RGBA"):
-            array = _scaled(image, 255)
+            array = _u8(image)
         elif mode == "La":
-            array = _scaled(image.convert("LA"), 255)
+            array = _u8(image.convert("LA"))
         elif mode == "P":
             palette_alpha = image.palette is not None and image.palette.mode == "RGBA"
             target = "RGBA" if has_key or palette_alpha else "RGB"
-            array = _scaled(image.convert(target), 255)
+            array = _u8(image.convert(target))
         elif mode in ("PA", "RGBa"):
-            array = _scaled(image.convert("RGBA"), 255)
+            array = _u8(image.convert("RGBA"))
         elif mode.startswith("I;16"):
-            array = _scaled(np.asarray(image).astype(np.uint16), 65535)
+            array = np.asarray(image).astype(np.uint16)
         elif mode == "I":
-            array = _scaled(np.clip(np.asarray(image), 0, 65535), 65535)
+            array = np.clip(np.asarray(image), 0, 65535).astype(np.uint16)
         elif mode == "F":
             values = np.nan_to_num(np.asarray(image, dtype=np.float32), nan=0.0)
             array = np.clip(values, 0.0, 1.0).astype(np.float32)
         else:
-            array = _scaled(image.convert("RGBA" if mode.endswith("A") else "RGB"), 255)
+            array = _u8(image.convert("RGBA" if mode.endswith("A") else "RGB"))
     except ImageDecodeError:
         raise
     except Exception:
         raise ImageDecodeError(f"The image's pixel format ({mode}) is not supported.") from None
     if array.ndim == 2:
         array = array[:, :, None]
-    return np.ascontiguousarray(array, dtype=np.float32)
+    return np.ascontiguousarray(array)
 
 
 # ----------------------------------------------------------------------------------------
@@ -397,19 +445,39 @@ def _to_array(image):
 # ----------------------------------------------------------------------------------------
 
 
-def _image_array(array):
+def as_image(array):
+    """Check that `array` is an image and view it as H×W×C.
+
+    The one check of image arrays in the package: real numbers, H×W or H×W×C with C in 1..4,
+    not empty.
+
+    Returns
+    -------
+    (ndarray, bool)
+        The array with a channel axis (a view, not a copy), and whether it was H×W.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> view, was_2d = as_image(np.zeros((2, 3)))
+    >>> view.shape, was_2d
+    ((2, 3, 1), True)
+    """
     array = np.asarray(array)
+    was_2d = array.ndim == 2
     if array.dtype == bool or not (
         np.issubdtype(array.dtype, np.integer) or np.issubdtype(array.dtype, np.floating)
     ):
         raise ValueError(f"image must hold real numbers, got dtype {array.dtype}")
     if array.ndim == 2:
         array = array[:, :, None]
-    if array.ndim != 3 or not 1 <= array.shape[2] <= 4:
-        raise ValueError(f"image must be H×W or H×W×C with C in 1..4, got shape {array.shape}")
+    if array.ndim != 3:
+        raise ValueError(f"image must be H×W or H×W×C, got shape {array.shape}")
+    if not 1 <= array.shape[2] <= 4:
+        raise ValueError(f"image must have 1 to 4 channels, got {array.shape[2]}")
     if array.shape[0] < 1 or array.shape[1] < 1:
         raise ValueError(f"image must not be empty, got shape {array.shape}")
-    return array
+    return array, was_2d
 
 
 def quantise(array, bits=8):
@@ -455,7 +523,7 @@ def encode_png(array, *, bits=8):
     >>> encode_png(np.zeros((1, 1), np.float32), bits=16)[:8]
     b'\\x89PNG\\r\\n\\x1a\\n'
     """
-    array = _image_array(array)
+    array, _ = as_image(array)
     samples = quantise(array, bits)
     if bits == 8:
         channels = samples.shape[2]
@@ -515,7 +583,7 @@ def to_rgba8(array):
     >>> to_rgba8(np.array([[0.5]], np.float32)).tolist()
     [[[128, 128, 128, 255]]]
     """
-    array = _image_array(array)
+    array, _ = as_image(array)
     samples = quantise(array, 8)
     height, width, channels = samples.shape
     out = np.empty((height, width, 4), dtype=np.uint8)

@@ -22,9 +22,12 @@ import math
 
 import numpy as np
 
+from ._checks import is_real, real, show
+
 __all__ = [
     "KernelError",
     "MAX_SIZE",
+    "SEPARABLE_TOL",
     "SOBEL_X",
     "SOBEL_Y",
     "SCHARR_X",
@@ -36,6 +39,7 @@ __all__ = [
     "EMBOSS",
     "EDGE",
     "DERIVATIVE_FACTORS",
+    "gaussian_radius",
     "gaussian_1d",
     "gaussian",
     "box_1d",
@@ -53,6 +57,11 @@ __all__ = [
 
 #: Largest kernel side accepted by :func:`validate` (and by the GPU engine).
 MAX_SIZE = 31
+
+#: Relative tolerance under which a kernel counts as rank 1 and runs as two 1-D passes, on the
+#: CPU and on the GPU alike. It is far below float32 resolution, so the two-pass result is the
+#: 2-D result to rounding.
+SEPARABLE_TOL = 1e-12
 
 
 class KernelError(ValueError):
@@ -93,10 +102,8 @@ EDGE = _frozen(-LAPLACE_8)
 
 
 def _check_positive(name, value):
-    if isinstance(value, bool) or not isinstance(value, (int, float, np.number)):
-        raise KernelError(f"{name} must be a number, got {value!r}")
-    value = float(value)
-    if not math.isfinite(value) or value <= 0:
+    value = real(name, value, error=KernelError)
+    if value <= 0:
         raise KernelError(f"{name} must be a positive finite number, got {value:g}")
     return value
 
@@ -112,34 +119,57 @@ def _check_odd_size(size, largest=None):
     return size
 
 
-def gaussian_1d(sigma, *, truncate=4.0):
-    """Normalised 1-D Gaussian, exactly as :func:`scipy.ndimage.gaussian_filter1d` builds it.
+def gaussian_radius(sigma, truncate=4.0):
+    """The radius of a Gaussian kernel: ``int(truncate * sigma + 0.5)``, as in scipy.ndimage.
+
+    Examples
+    --------
+    >>> gaussian_radius(3.0), gaussian_radius(16.0, 6.0)
+    (12, 96)
+    """
+    return int(_check_positive("truncate", truncate) * _check_positive("sigma", sigma) + 0.5)
+
+
+def gaussian_1d(sigma, *, truncate=4.0, order=0):
+    """1-D Gaussian or its second derivative, exactly as :func:`scipy.ndimage.gaussian_filter1d`
+    builds them.
 
     Parameters
     ----------
     sigma : float
         Standard deviation in pixels, > 0.
     truncate : float, optional
-        Cut the kernel at this many standard deviations. The radius is
-        ``int(truncate * sigma + 0.5)``, as in scipy.ndimage.
+        Cut the kernel at this many standard deviations; the radius is
+        :func:`gaussian_radius`.
+    order : {0, 2}, optional
+        0 gives the normalised Gaussian ``phi``; 2 its second derivative,
+        ``(x**2 / sigma**4 - 1 / sigma**2) * phi``, as scipy computes it from the normalised
+        ``phi``. Both are symmetric, so correlation and convolution agree.
 
     Returns
     -------
     ndarray of float64, shape (2 * radius + 1,)
-        Weights summing to 1.
+        Weights; they sum to 1 for order 0.
 
     Examples
     --------
     >>> w = gaussian_1d(1.0, truncate=2.0)
     >>> w.shape, round(float(w.sum()), 12)
     ((5,), 1.0)
+    >>> float(gaussian_1d(1.0, order=2)[4]) < 0  # the centre of a second derivative
+    True
     """
+    if order not in (0, 2) or isinstance(order, bool):
+        raise KernelError(f"order must be 0 or 2, got {show(order)}")
     sigma = _check_positive("sigma", sigma)
-    truncate = _check_positive("truncate", truncate)
-    radius = int(truncate * sigma + 0.5)
+    radius = gaussian_radius(sigma, truncate)
     x = np.arange(-radius, radius + 1)
     phi = np.exp(-0.5 / (sigma * sigma) * x**2)
-    return phi / phi.sum()
+    phi = phi / phi.sum()
+    if order == 0:
+        return phi
+    sigma2 = sigma * sigma
+    return (x * x / (sigma2 * sigma2) - 1.0 / sigma2) * phi
 
 
 def gaussian(sigma, *, truncate=4.0):
@@ -203,11 +233,7 @@ def sharpen(amount=1.0):
     >>> sharpen(1.0).tolist()
     [[0.0, -1.0, 0.0], [-1.0, 5.0, -1.0], [0.0, -1.0, 0.0]]
     """
-    if isinstance(amount, bool) or not isinstance(amount, (int, float, np.number)):
-        raise KernelError(f"amount must be a number, got {amount!r}")
-    if not math.isfinite(float(amount)):
-        raise KernelError("amount must be finite")
-    return identity(3) - float(amount) * LAPLACE_4
+    return identity(3) - real("amount", amount, error=KernelError) * LAPLACE_4
 
 
 def _derivative(operator, direction):
@@ -347,16 +373,14 @@ def _rows_of_numbers(kernel):
                 f"kernel rows must all have the same length, got {width} and {len(row)}"
             )
         for value in row:
-            if isinstance(value, bool) or not isinstance(
-                value, (int, float, np.integer, np.floating)
-            ):
+            if not is_real(value):
                 raise KernelError(f"kernel values must be real numbers, got {value!r}")
     if width == 0:
         raise KernelError("kernel rows must not be empty")
     return kernel
 
 
-def separate(kernel, *, tol=1e-6):
+def separate(kernel, *, tol=SEPARABLE_TOL):
     """Split a rank-1 kernel into a column and a row vector.
 
     The singular value decomposition gives the best rank-1 approximation

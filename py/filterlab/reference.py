@@ -22,8 +22,12 @@ Pass 2 sees, outside the image, exactly what pass 1 would have produced from a r
 Gaussian and box filters the weights sum to 1, which is also what scipy.ndimage does
 axis by axis.
 
-Arithmetic is float64 inside cache-sized tiles; results are rounded to float32 once. On
-float32 input the results agree with scipy.ndimage to within 1e-6 for outputs of order 1.
+Each filter is defined by a stencil (:class:`filterlab._tiles.Stencil`): how far it reads
+around a pixel, its border rule, and how an output tile follows from a padded input tile.
+``filter.stencil(...)`` builds it from the filter's parameters (everything after the image);
+calling the filter runs it over the image. Arithmetic is float64 inside cache-sized tiles;
+results are rounded to float32 once. On float32 input the results agree with scipy.ndimage
+to within 1e-6 for outputs of order 1.
 
 Examples
 --------
@@ -34,11 +38,14 @@ Examples
 np.float32(1.0)
 """
 
-import math
+import functools
+import inspect
 
 import numpy as np
 
-from . import borders, kernels
+from . import _tiles, borders, kernels
+from ._checks import real
+from ._tiles import Stencil
 
 __all__ = [
     "correlate",
@@ -48,122 +55,42 @@ __all__ = [
     "unsharp_mask",
     "edges",
     "laplace",
-    "apply_chain",
     "EDGE_OPERATORS",
     "EDGE_OUTPUTS",
 ]
 
 #: Operators accepted by :func:`edges`.
-EDGE_OPERATORS = ("sobel", "scharr", "prewitt")
+EDGE_OPERATORS = tuple(kernels.DERIVATIVE_FACTORS)
 #: Outputs accepted by :func:`edges`.
 EDGE_OUTPUTS = ("magnitude", "x", "y")
 
-# Output tile size. A padded float64 tile of 192 x 64 x 3 plus its temporaries stays
-# within a typical L2 cache, which is what makes the tap loops fast; tall, narrow tiles
-# keep the vertical pass's reads short.
-_TILE_ROWS = 192
-_TILE_COLS = 64
-# Relative tolerance for treating a user kernel as rank 1: far below float32 resolution,
-# so the two-pass result is the 2-D result to rounding.
-SEPARABLE_TOL = 1e-12
 
+def _filter(build):
+    """Make a public filter from a stencil builder.
 
-# ----------------------------------------------------------------------------------------
-# Input and output
-# ----------------------------------------------------------------------------------------
-
-
-def _split(image):
-    """Return (colour float32 H×W×c, alpha float32 H×W or None, was_2d)."""
-    array = np.asarray(image)
-    if array.dtype == bool or not (
-        np.issubdtype(array.dtype, np.integer) or np.issubdtype(array.dtype, np.floating)
-    ):
-        raise ValueError(f"image must hold real numbers, got dtype {array.dtype}")
-    if array.ndim == 2:
-        array = array[:, :, None]
-        was_2d = True
-    elif array.ndim == 3:
-        was_2d = False
-    else:
-        raise ValueError(f"image must be H×W or H×W×C, got shape {array.shape}")
-    h, w, c = array.shape
-    if h < 1 or w < 1:
-        raise ValueError(f"image must not be empty, got shape {array.shape}")
-    if not 1 <= c <= 4:
-        raise ValueError(f"image must have 1 to 4 channels, got {c}")
-    array = array.astype(np.float32, copy=False)
-    if c in (2, 4):
-        colour = np.ascontiguousarray(array[:, :, : c - 1])
-        alpha = array[:, :, c - 1].copy()
-    else:
-        colour = np.ascontiguousarray(array)
-        alpha = None
-    return colour, alpha, was_2d
-
-
-def _join(colour, alpha, was_2d):
-    if alpha is not None:
-        colour = np.concatenate([colour, alpha[:, :, None]], axis=2)
-    if was_2d:
-        colour = colour[:, :, 0]
-    return colour
-
-
-def _check_number(name, value):
-    if isinstance(value, bool) or not isinstance(value, (int, float, np.integer, np.floating)):
-        raise ValueError(f"{name} must be a number, got {value!r}")
-    value = float(value)
-    if not math.isfinite(value):
-        raise ValueError(f"{name} must be finite, got {value}")
-    return value
-
-
-def _check_cval(cval):
-    return _check_number("cval", cval)
-
-
-# ----------------------------------------------------------------------------------------
-# The tile engine
-# ----------------------------------------------------------------------------------------
-
-
-def _axis_source(start, stop, index):
-    """A slice when `index[start:stop]` is a contiguous run of valid indices."""
-    part = index[start:stop]
-    first = int(part[0])
-    if first >= 0 and int(part[-1]) - first == len(part) - 1 and (
-        len(part) < 2 or bool(np.all(np.diff(part) == 1))
-    ):
-        return slice(first, first + len(part)), None
-    return np.maximum(part, 0), part < 0
-
-
-def _tiles(colour, ry, rx, mode, cval, compute):
-    """Run `compute` on padded float64 tiles and assemble the float32 result.
-
-    `compute(block)` receives a tile padded by `ry` rows and `rx` columns on each side and
-    returns the float64 result for the unpadded tile.
+    ``build(*params, **options)`` validates the parameters and returns a :class:`Stencil`. The
+    filter is ``filter(image, *params, **options)``, which applies that stencil to the image,
+    and ``filter.stencil`` is `build` itself, for code that runs stencils on tiles.
     """
-    h, w, _ = colour.shape
-    out = np.empty(colour.shape, dtype=np.float32)
-    row_index = borders.index(np.arange(-ry, h + ry), h, mode)
-    col_index = borders.index(np.arange(-rx, w + rx), w, mode)
-    for y0 in range(0, h, _TILE_ROWS):
-        y1 = min(h, y0 + _TILE_ROWS)
-        rows, rows_out = _axis_source(y0, y1 + 2 * ry, row_index)
-        band = colour[rows]
-        if rows_out is not None and rows_out.any():
-            band = band.astype(np.float64)
-            band[rows_out] = cval
-        for x0 in range(0, w, _TILE_COLS):
-            x1 = min(w, x0 + _TILE_COLS)
-            cols, cols_out = _axis_source(x0, x1 + 2 * rx, col_index)
-            block = np.array(band[:, cols], dtype=np.float64)
-            if cols_out is not None and cols_out.any():
-                block[:, cols_out] = cval
-            out[y0:y1, x0:x1] = compute(block)
-    return out
+
+    @functools.wraps(build)
+    def apply(image, *args, **kwargs):
+        return _tiles.apply(image, build(*args, **kwargs))
+
+    signature = inspect.signature(build)
+    image = inspect.Parameter("image", inspect.Parameter.POSITIONAL_OR_KEYWORD)
+    apply.__signature__ = signature.replace(parameters=[image, *signature.parameters.values()])
+    apply.stencil = build
+    return apply
+
+
+def _stencil(ry, rx, mode, cval, compute):
+    return Stencil(int(ry), int(rx), borders.check_mode(mode), real("cval", cval), compute)
+
+
+# ----------------------------------------------------------------------------------------
+# Tap loops on padded float64 blocks
+# ----------------------------------------------------------------------------------------
 
 
 def _correlate_1d(block, weights, axis):
@@ -216,24 +143,18 @@ def _correlate_2d(block, kernel):
 
 
 def _separable_pass(column, row):
+    """Rows with `row` (axis 1), then columns with `column` (axis 0), on a padded block."""
+
     def compute(block):
         return _correlate_1d(_correlate_1d(block, row, 1), column, 0)
 
     return compute
 
 
-def _run(image, ry, rx, mode, cval, compute):
-    borders.check_mode(mode)
-    cval = _check_cval(cval)
-    colour, alpha, was_2d = _split(image)
-    result = _tiles(colour, ry, rx, mode, cval, compute)
-    return _join(result, alpha, was_2d)
-
-
-def _separable(image, column, row, mode, cval):
+def _separable(column, row, mode, cval):
     column = np.asarray(column, dtype=np.float64)
     row = np.asarray(row, dtype=np.float64)
-    return _run(image, len(column) // 2, len(row) // 2, mode, cval, _separable_pass(column, row))
+    return _stencil(len(column) // 2, len(row) // 2, mode, cval, _separable_pass(column, row))
 
 
 # ----------------------------------------------------------------------------------------
@@ -241,7 +162,8 @@ def _separable(image, column, row, mode, cval):
 # ----------------------------------------------------------------------------------------
 
 
-def correlate(image, kernel, *, mode="reflect", cval=0.0):
+@_filter
+def correlate(kernel, *, mode="reflect", cval=0.0):
     """Correlate each colour channel with a 2-D kernel, like :func:`scipy.ndimage.correlate`.
 
     Parameters
@@ -250,7 +172,7 @@ def correlate(image, kernel, *, mode="reflect", cval=0.0):
         H×W or H×W×C image, C in 1..4; alpha (the last channel when C is 2 or 4) is kept.
     kernel : array_like
         Square kernel of odd size 1..31 (see :func:`filterlab.kernels.validate`). Rank-1
-        kernels are applied as two 1-D passes.
+        kernels (:func:`filterlab.kernels.separate`) are applied as two 1-D passes.
     mode : {"reflect", "mirror", "nearest", "wrap", "constant"}, optional
         Border mode.
     cval : float, optional
@@ -269,15 +191,15 @@ def correlate(image, kernel, *, mode="reflect", cval=0.0):
     (np.float32(4.0), np.float32(9.0))
     """
     k = kernels.validate(kernel)
-    factors = kernels.separate(k, tol=SEPARABLE_TOL)
+    factors = kernels.separate(k)
     if factors is not None:
-        column, row = factors
-        return _separable(image, column, row, mode, cval)
+        return _separable(*factors, mode, cval)
     r = k.shape[0] // 2
-    return _run(image, r, r, mode, cval, lambda block: _correlate_2d(block, k))
+    return _stencil(r, r, mode, cval, lambda block: _correlate_2d(block, k))
 
 
-def convolve(image, kernel, *, mode="reflect", cval=0.0):
+@_filter
+def convolve(kernel, *, mode="reflect", cval=0.0):
     """Convolve with a 2-D kernel, like :func:`scipy.ndimage.convolve`.
 
     This is :func:`correlate` with the kernel flipped along both axes. Kernels are odd,
@@ -292,10 +214,11 @@ def convolve(image, kernel, *, mode="reflect", cval=0.0):
     np.float32(1.0)
     """
     k = kernels.validate(kernel)
-    return correlate(image, k[::-1, ::-1], mode=mode, cval=cval)
+    return correlate.stencil(k[::-1, ::-1], mode=mode, cval=cval)
 
 
-def gaussian_blur(image, sigma, *, mode="reflect", cval=0.0, truncate=4.0):
+@_filter
+def gaussian_blur(sigma, *, mode="reflect", cval=0.0, truncate=4.0):
     """Gaussian blur, like :func:`scipy.ndimage.gaussian_filter` over the two image axes.
 
     Parameters
@@ -316,10 +239,11 @@ def gaussian_blur(image, sigma, *, mode="reflect", cval=0.0, truncate=4.0):
     1.0
     """
     w = kernels.gaussian_1d(sigma, truncate=truncate)
-    return _separable(image, w, w, mode, cval)
+    return _separable(w, w, mode, cval)
 
 
-def box_blur(image, size, *, mode="reflect", cval=0.0):
+@_filter
+def box_blur(size, *, mode="reflect", cval=0.0):
     """Mean over a ``size × size`` window (odd size), like :func:`scipy.ndimage.uniform_filter`.
 
     Examples
@@ -330,10 +254,11 @@ def box_blur(image, size, *, mode="reflect", cval=0.0):
     np.float32(1.0)
     """
     w = kernels.box_1d(size)
-    return _separable(image, w, w, mode, cval)
+    return _separable(w, w, mode, cval)
 
 
-def unsharp_mask(image, sigma, amount, *, mode="reflect", cval=0.0):
+@_filter
+def unsharp_mask(sigma, amount, *, mode="reflect", cval=0.0):
     """Unsharp masking: ``image + amount * (image - gaussian_blur(image, sigma))``.
 
     The Gaussian uses ``truncate=4.0``. The result is not clipped.
@@ -356,7 +281,7 @@ def unsharp_mask(image, sigma, amount, *, mode="reflect", cval=0.0):
     >>> float(unsharp_mask(flat, 1.0, 2.0).max())
     0.5
     """
-    amount = _check_number("amount", amount)
+    amount = real("amount", amount)
     w = kernels.gaussian_1d(sigma, truncate=4.0)
     r = len(w) // 2
     blur = _separable_pass(w, w)
@@ -368,10 +293,11 @@ def unsharp_mask(image, sigma, amount, *, mode="reflect", cval=0.0):
         detail += centre
         return detail
 
-    return _run(image, r, r, mode, cval, compute)
+    return _stencil(r, r, mode, cval, compute)
 
 
-def edges(image, operator="sobel", *, output="magnitude", mode="reflect", cval=0.0):
+@_filter
+def edges(operator="sobel", *, output="magnitude", mode="reflect", cval=0.0):
     """Image gradient by the Sobel, Scharr or Prewitt operator.
 
     ``"x"`` is the correlation with the operator's X kernel (e.g.
@@ -417,10 +343,11 @@ def edges(image, operator="sobel", *, output="magnitude", mode="reflect", cval=0
         def compute(block):
             return np.hypot(along_x(block), along_y(block))
 
-    return _run(image, 1, 1, mode, cval, compute)
+    return _stencil(1, 1, mode, cval, compute)
 
 
-def laplace(image, *, neighbours=4, mode="reflect", cval=0.0):
+@_filter
+def laplace(*, neighbours=4, mode="reflect", cval=0.0):
     """Discrete Laplacian over 4 or 8 neighbours.
 
     With ``neighbours=4`` this is :func:`scipy.ndimage.laplace` over the two image axes;
@@ -434,38 +361,4 @@ def laplace(image, *, neighbours=4, mode="reflect", cval=0.0):
     (np.float32(-4.0), np.float32(1.0))
     """
     k = kernels.laplacian(neighbours)
-    return _run(image, 1, 1, mode, cval, lambda block: _correlate_2d(block, k))
-
-
-def apply_chain(image, chain):
-    """Apply a filter chain, step by step, skipping disabled steps.
-
-    Parameters
-    ----------
-    image : array_like
-        Image; see :func:`correlate`.
-    chain : list of dict or of Step, or str
-        Anything :func:`filterlab.chain.validate` accepts.
-
-    Returns
-    -------
-    ndarray of float32
-        Same shape as `image`; a float32 copy when the chain is empty.
-
-    Examples
-    --------
-    >>> import numpy as np
-    >>> image = np.zeros((4, 4, 3), np.float32)
-    >>> apply_chain(image, [{"op": "gaussian_blur", "params": {"sigma": 1.0}}]).shape
-    (4, 4, 3)
-    """
-    from . import catalog
-    from . import chain as chain_module
-
-    steps = chain_module.validate(chain)
-    _split(image)  # check the image before any work
-    result = np.array(image, dtype=np.float32)
-    for step in steps:
-        if step.enabled:
-            result = catalog.OPS[step.op].reference(result, **step.params)
-    return result
+    return _stencil(1, 1, mode, cval, lambda block: _correlate_2d(block, k))

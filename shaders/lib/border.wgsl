@@ -1,25 +1,32 @@
 // Border index rule, shared by every filter. It mirrors filterlab/borders.py exactly, and both
 // follow scipy.ndimage: for a coordinate i on an axis of n samples,
-//   reflect  (0)  d c b a | a b c d | d c b a   period 2n
-//   mirror   (1)    d c b | a b c d | c b a     period 2n - 2 (n == 1 gives 0)
-//   nearest  (2)  a a a a | a b c d | d d d d
-//   wrap     (3)  a b c d | a b c d | a b c d   period n
-//   constant (4)  k k k k | a b c d | k k k k   returns -1; the caller substitutes cval
-// The mode numbers are positions in filterlab.borders.MODES.
+//   reflect   d c b a | a b c d | d c b a   period 2n
+//   mirror      d c b | a b c d | c b a     period 2n - 2 (n == 1 gives 0)
+//   nearest   a a a a | a b c d | d d d d
+//   wrap      a b c d | a b c d | a b c d   period n
+//   constant  k k k k | a b c d | k k k k   returns -1; the caller substitutes cval
+// The codes below are the only place the numbers are set: the host reads them from this file
+// (filterlab.gpu.shaders), and a test checks the names against filterlab.borders.MODES.
+
+const MODE_REFLECT: u32 = 0u;
+const MODE_MIRROR: u32 = 1u;
+const MODE_NEAREST: u32 = 2u;
+const MODE_WRAP: u32 = 3u;
+const MODE_CONSTANT: u32 = 4u;
 
 fn border_index(i: i32, n: i32, mode: u32) -> i32 {
   if (i >= 0 && i < n) {
     return i;
   }
   switch mode {
-    case 0u: {
+    case MODE_REFLECT: {
       let period = 2 * n;
       var m = i % period;
       if (m < 0) { m += period; }
       if (m >= n) { m = period - 1 - m; }
       return m;
     }
-    case 1u: {
+    case MODE_MIRROR: {
       if (n == 1) { return 0; }
       let period = 2 * n - 2;
       var m = i % period;
@@ -27,15 +34,15 @@ fn border_index(i: i32, n: i32, mode: u32) -> i32 {
       if (m >= n) { m = period - m; }
       return m;
     }
-    case 2u: {
+    case MODE_NEAREST: {
       return clamp(i, 0, n - 1);
     }
-    case 3u: {
+    case MODE_WRAP: {
       var m = i % n;
       if (m < 0) { m += n; }
       return m;
     }
-    default: {
+    default: {  // MODE_CONSTANT
       return -1;
     }
   }

@@ -7,6 +7,7 @@
 
 const FORMAT_UNORM8: u32 = 0u;
 const FORMAT_UNORM16: u32 = 1u;
+const FORMAT_FLOAT32: u32 = 2u;
 
 fn packed_sample(k: u32, format: u32) -> f32 {
   switch format {
@@ -16,7 +17,7 @@ fn packed_sample(k: u32, format: u32) -> f32 {
     case FORMAT_UNORM16: {
       return f32((packed[k >> 1u] >> ((k & 1u) * 16u)) & 0xffffu) / 65535.0;
     }
-    default: {
+    default: {  // FORMAT_FLOAT32
       return bitcast<f32>(packed[k]);
     }
   }

@@ -11,12 +11,14 @@ import functools
 import http.server
 import os
 import shutil
+import sys
 import threading
 from pathlib import Path
 
 import pytest
 
 ROOT = Path(__file__).resolve().parents[2]
+sys.path.insert(0, str(ROOT / "tests" / "py"))  # the oracles, shared with the CPython tests
 DIST = ROOT / "dist"
 WEBGPU_ARGS = [
     "--enable-unsafe-webgpu",

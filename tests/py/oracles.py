@@ -1,7 +1,11 @@
-"""Oracle helpers shared by the reference tests: test images, border maps, tolerances."""
+"""Oracle helpers shared by the reference tests: test images, border maps, tolerances, and
+``ORACLES``, one independent scipy.ndimage implementation per catalog operation (the browser
+tests use them too)."""
 
 import cv2
 import numpy as np
+import scipy.ndimage as ndi
+from filterlab import catalog, kernels
 from filterlab.borders import MODES
 
 #: The one map from Filter Lab border modes to OpenCV border types.
@@ -54,3 +58,68 @@ def assert_close(actual, expected, tol=TOL):
     allowed = tol * np.maximum(1.0, np.abs(expected))
     worst = float((error / allowed).max())
     assert worst <= 1.0, f"max error {float(error.max()):.3g} exceeds tolerance ({worst:.3g}×)"
+
+
+# -- one oracle per catalog operation -------------------------------------------------------------
+
+
+def scipy_derivative(operator, axis):
+    """An oracle of one derivative: scipy.ndimage's own sobel or prewitt, or the correlation
+    with the 2-D kernel (scharr, and any constant border with a non-zero value: scipy's
+    sobel and prewitt pad their second 1-D pass with cval too, which is not the 2-D
+    correlation the operation is defined as)."""
+    kernel = getattr(kernels, f"{operator.upper()}_{'X' if axis == 1 else 'Y'}")
+
+    def oracle(plane, mode, cval):
+        if operator != "scharr" and (mode != "constant" or cval == 0.0):
+            return getattr(ndi, operator)(plane, axis=axis, mode=mode, cval=cval)
+        return ndi.correlate(plane.astype(np.float64), kernel, mode=mode, cval=cval)
+
+    return oracle
+
+
+def _convolve(plane, p):
+    return ndi.convolve(plane.astype(np.float64), np.array(p["kernel"]), mode=p["mode"], cval=p["cval"])
+
+
+def _gaussian_blur(plane, p):
+    return ndi.gaussian_filter(plane, p["sigma"], truncate=p["truncate"], mode=p["mode"], cval=p["cval"])
+
+
+def _box_blur(plane, p):
+    return ndi.uniform_filter(plane, p["size"], mode=p["mode"], cval=p["cval"])
+
+
+def _unsharp_mask(plane, p):
+    blur = ndi.gaussian_filter(plane, p["sigma"], mode=p["mode"], cval=p["cval"], truncate=4.0)
+    plane = plane.astype(np.float64)
+    return plane + p["amount"] * (plane - blur)
+
+
+def _edges(plane, p):
+    gx = np.asarray(scipy_derivative(p["operator"], 1)(plane, p["mode"], p["cval"]), np.float64)
+    gy = np.asarray(scipy_derivative(p["operator"], 0)(plane, p["mode"], p["cval"]), np.float64)
+    return {"x": gx, "y": gy, "magnitude": np.hypot(gx, gy)}[p["output"]]
+
+
+def _laplace(plane, p):
+    if p["neighbours"] == 4:
+        return ndi.laplace(plane, mode=p["mode"], cval=p["cval"])
+    return ndi.correlate(plane.astype(np.float64), kernels.LAPLACE_8, mode=p["mode"], cval=p["cval"])
+
+
+#: One oracle per catalog operation: ``ORACLES[op](plane, params)`` filters one channel with
+#: every parameter given. A test fails when the catalog has an operation without one.
+ORACLES = {
+    "convolve": _convolve,
+    "gaussian_blur": _gaussian_blur,
+    "box_blur": _box_blur,
+    "unsharp_mask": _unsharp_mask,
+    "edges": _edges,
+    "laplace": _laplace,
+}
+
+#: Every example parameter set of every catalog operation, and a pytest id for each that
+#: starts with the operation's name (so ``pytest -k laplace`` selects one operation's cases).
+EXAMPLES = [(name, example) for name, op in catalog.OPS.items() for example in op.examples]
+EXAMPLE_IDS = [f"{name}-{i}" for name, op in catalog.OPS.items() for i in range(len(op.examples))]

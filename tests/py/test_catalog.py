@@ -4,30 +4,30 @@ import numpy as np
 import pytest
 from filterlab import borders, catalog, chain, kernels, reference
 
-PARAMS = {
-    "convolve": ["kernel", "mode", "cval"],
-    "gaussian_blur": ["sigma", "truncate", "mode", "cval"],
-    "box_blur": ["size", "mode", "cval"],
-    "unsharp_mask": ["sigma", "amount", "mode", "cval"],
-    "edges": ["operator", "output", "mode", "cval"],
-    "laplace": ["neighbours", "mode", "cval"],
-}
+OPS = list(catalog.OPS)
 
 
-def test_operations_and_parameter_names():
-    assert list(catalog.OPS) == list(PARAMS)
-    for name, op in catalog.OPS.items():
-        assert op.name == name
-        assert [p.name for p in op.params] == PARAMS[name]
-
-
-@pytest.mark.parametrize("name", list(PARAMS))
-def test_common_parameters(name):
+@pytest.mark.parametrize("name", OPS)
+def test_every_operation_ends_with_the_border_parameters(name):
     op = catalog.OPS[name]
+    assert op.name == name
+    assert [p.name for p in op.params][-2:] == ["mode", "cval"]
     mode, cval = op.param("mode"), op.param("cval")
     assert (mode.kind, mode.default, mode.choices) == ("choice", "reflect", borders.MODES)
     assert (cval.kind, cval.default, cval.min, cval.max, cval.step) == ("float", 0.0, 0.0, 1.0,
                                                                        0.01)
+
+
+@pytest.mark.parametrize("name", OPS)
+def test_examples_are_valid_and_distinct(name):
+    op = catalog.OPS[name]
+    assert op.examples
+    seen = []
+    for example in op.examples:
+        assert example and set(example) <= {p.name for p in op.params}
+        params = chain.validate([{"op": name, "params": example}])[0].params
+        assert params not in seen
+        seen.append(params)
 
 
 def test_parameter_details():
@@ -51,7 +51,7 @@ def test_parameter_details():
     assert kernel.kind == "kernel" and kernel.default == kernels.identity(3).tolist()
 
 
-@pytest.mark.parametrize("name", list(PARAMS))
+@pytest.mark.parametrize("name", OPS)
 def test_defaults_validate_and_run(name):
     op = catalog.OPS[name]
     step = chain.validate([{"op": name}])[0]
@@ -87,10 +87,11 @@ def test_describe_is_json_ready_and_complete():
     described = catalog.describe()
     text = json.dumps(described, allow_nan=False)
     assert json.loads(text) == described
-    assert [op["name"] for op in described] == list(PARAMS)
+    assert [op["name"] for op in described] == OPS
     for entry in described:
         op = catalog.OPS[entry["name"]]
         assert entry["label"] == op.label and entry["summary"] == op.summary
+        assert entry["examples"] == [chain.Step(op.name, e).as_dict()["params"] for e in op.examples]
         for described_param, param in zip(entry["params"], op.params, strict=True):
             for field in ("name", "kind", "label", "min", "max", "step", "unit", "help"):
                 assert described_param[field] == getattr(param, field)
@@ -107,20 +108,3 @@ def test_references_are_the_reference_module():
 def test_param_kind_checked():
     with pytest.raises(ValueError, match="unknown parameter kind"):
         catalog.Param("x", "bool", "X", False)
-
-
-def test_apply_chain():
-    image = np.random.default_rng(1).random((12, 10, 3), dtype=np.float32)
-    steps = [
-        {"op": "gaussian_blur", "params": {"sigma": 1.5, "mode": "wrap"}},
-        {"op": "laplace", "enabled": False},
-        {"op": "edges", "params": {"output": "x"}},
-    ]
-    expected = reference.edges(reference.gaussian_blur(image, 1.5, mode="wrap"), output="x")
-    np.testing.assert_array_equal(reference.apply_chain(image, steps), expected)
-    np.testing.assert_array_equal(reference.apply_chain(image, json.dumps(steps)), expected)
-    same = reference.apply_chain(image, [])
-    np.testing.assert_array_equal(same, image)
-    assert same is not image
-    with pytest.raises(chain.ChainError, match="unknown operation"):
-        reference.apply_chain(image, [{"op": "sharpen"}])

@@ -4,10 +4,10 @@ import zlib
 
 import numpy as np
 import pytest
-from filterlab import chain
+from filterlab import catalog, chain, reference
 from filterlab.chain import ChainError, Step
 
-KNOWN = "convolve, gaussian_blur, box_blur, unsharp_mask, edges, laplace"
+KNOWN = ", ".join(catalog.OPS)
 
 
 def error(value):
@@ -200,3 +200,20 @@ def test_step_as_dict_is_a_copy():
     out["params"]["kernel"][0][0] = 9.0
     assert step.params["kernel"][0][0] == 0.0
     assert out["enabled"] is True and out["op"] == "convolve"
+
+
+def test_apply_runs_enabled_steps_in_order():
+    image = np.random.default_rng(1).random((12, 10, 3), dtype=np.float32)
+    steps = [
+        {"op": "gaussian_blur", "params": {"sigma": 1.5, "mode": "wrap"}},
+        {"op": "laplace", "enabled": False},
+        {"op": "edges", "params": {"output": "x"}},
+    ]
+    expected = reference.edges(reference.gaussian_blur(image, 1.5, mode="wrap"), output="x")
+    np.testing.assert_array_equal(chain.apply(image, steps), expected)
+    np.testing.assert_array_equal(chain.apply(image, json.dumps(steps)), expected)
+    same = chain.apply(image, [])
+    np.testing.assert_array_equal(same, image)
+    assert same is not image
+    with pytest.raises(ChainError, match="unknown operation"):
+        chain.apply(image, [{"op": "sharpen"}])

@@ -6,7 +6,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-from filterlab import catalog, imageio, reference
+from filterlab import catalog, chain, imageio
 from filterlab.cli import main
 
 PY_DIR = Path(__file__).resolve().parents[2] / "py"
@@ -44,7 +44,7 @@ def test_apply_matches_reference(files, capsys, bits):
     )
     assert (status, err) == (0, "")
     decoded = imageio.decode(source.read_bytes()).array
-    expected = imageio.quantise(reference.apply_chain(decoded, CHAIN), bits)
+    expected = imageio.quantise(chain.apply(decoded, CHAIN), bits)
     written = imageio.decode(out_file.read_bytes())
     assert written.info.bit_depth == bits and written.channels == 4
     if bits == 8:

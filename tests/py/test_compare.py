@@ -9,23 +9,23 @@ from filterlab import compare
 def test_identical_images():
     a = np.random.default_rng(0).random((4, 5, 3), dtype=np.float32)
     m = compare.metrics(a, a.copy())
-    assert m.max_abs == m.mean_abs == m.rmse == m.frac_over_tol == 0.0
-    assert m.psnr == math.inf and m.tol == 1e-5
+    assert m.max_abs_error == m.mean_abs_error == m.rmse == m.fraction_over_tolerance == 0.0
+    assert m.psnr == math.inf and m.tolerance == 1e-5
 
 
 def test_known_values():
     a = np.zeros((2, 2), np.float32)
     b = np.array([[0.1, 0.0], [0.0, -0.3]], np.float32)
     m = compare.metrics(a, b, tol=0.2)
-    assert m.max_abs == pytest.approx(0.3)
-    assert m.mean_abs == pytest.approx(0.1)
+    assert m.max_abs_error == pytest.approx(0.3)
+    assert m.mean_abs_error == pytest.approx(0.1)
     mse = (0.1**2 + 0.3**2) / 4
     assert m.rmse == pytest.approx(math.sqrt(mse))
     assert m.psnr == pytest.approx(10 * math.log10(1 / mse))
-    assert m.frac_over_tol == 0.25
+    assert m.fraction_over_tolerance == 0.25
     d = m.as_dict()
-    assert list(d) == ["max_abs", "mean_abs", "rmse", "psnr", "frac_over_tol", "tol"]
-    assert json.loads(json.dumps(d))["tol"] == 0.2
+    assert list(d) == ["max_abs_error", "mean_abs_error", "rmse", "psnr", "fraction_over_tolerance", "tolerance"]
+    assert json.loads(json.dumps(d))["tolerance"] == 0.2
 
 
 def test_shape_mismatch_and_bad_tol():

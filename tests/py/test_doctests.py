@@ -5,7 +5,8 @@ import importlib
 
 import pytest
 
-MODULES = ["borders", "kernels", "reference", "imageio", "catalog", "chain", "compare", "cli"]
+MODULES = ["_checks", "borders", "kernels", "imageio", "reference", "catalog", "chain", "compare", "cli",
+           "gpu.shaders", "gpu.plan"]
 
 
 @pytest.mark.parametrize("name", MODULES)

@@ -391,7 +391,7 @@ def test_quantise_rounding_rule():
 def test_encode_rejects_bad_input():
     with pytest.raises(ValueError, match="8 or 16"):
         imageio.encode_png(np.zeros((2, 2)), bits=12)
-    with pytest.raises(ValueError, match="C in 1..4"):
+    with pytest.raises(ValueError, match="1 to 4 channels"):
         imageio.encode_png(np.zeros((2, 2, 5)))
     with pytest.raises(ValueError, match="empty"):
         imageio.encode_png(np.zeros((0, 2)))

@@ -28,6 +28,14 @@ def js_object(value: Any) -> Any:
     return to_js(value, dict_converter=js.Object.fromEntries)
 
 
+def buffer_usage(*names: str) -> int:
+    """The GPUBufferUsage flags called `names`, e.g. ``buffer_usage("STORAGE", "COPY_SRC")``."""
+    flags = 0
+    for name in names:
+        flags |= int(getattr(js.GPUBufferUsage, name))
+    return flags
+
+
 # Limits raised to what the adapter offers, so large images fit in one binding.
 _RAISED_LIMITS = ("maxStorageBufferBindingSize", "maxBufferSize", "maxComputeWorkgroupStorageSize",
                   "maxComputeWorkgroupsPerDimension")
@@ -86,6 +94,16 @@ class GPUDevice:
     @property
     def features(self) -> set[str]:
         return set(self.info.features)
+
+    @property
+    def device(self):
+        """The current device, or None before :meth:`acquire` and after a loss."""
+        return self._device
+
+    @property
+    def limits(self) -> dict[str, int]:
+        """The limits the device was created with (the adapter's, for those Filter Lab raises)."""
+        return dict(self.info.limits)
 
     async def acquire(self):
         """Return a live device, requesting a new adapter and device if needed."""

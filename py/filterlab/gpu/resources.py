@@ -1,49 +1,20 @@
 """GPU resource lifetimes: shader modules, pipelines, buffers and bind groups.
 
-* Shader modules and pipelines are cached per (shader, override constants) for the life of
-  the device. A shader is its own file from ``shaders/`` with its named ``lib/`` snippets
-  prepended, in the order given: one explicit prelude, no preprocessor.
+* Shader modules and pipelines are cached per (shader, entry point, override constants) for
+  the life of the device. The WGSL text comes from :func:`filterlab.gpu.shaders.source`.
 * Buffers are pooled per image geometry. :meth:`Resources.set_geometry` destroys the pool when
-  the image size changes; :meth:`Resources.reset` drops everything after a device loss.
+  the image or its banding changes; :meth:`Resources.reset` drops everything after a device
+  loss.
 * Every buffer is created and destroyed here, so :attr:`Resources.live_buffers` is the exact
   number of GPU buffers the app holds.
 """
 
 from __future__ import annotations
 
-from pathlib import Path
 from typing import Any
 
-
+from . import shaders
 from .device import GPUDevice, js_object
-
-# Which lib/ snippets each shader needs, in order.
-PRELUDES: dict[str, tuple[str, ...]] = {
-    "convolve": ("border", "image"),
-    "separable": ("border", "image", "packed"),
-    "edges": ("border", "image"),
-    "laplace": ("border", "image"),
-    "unsharp": ("image",),
-    "unpack": ("packed",),
-    "pack": (),
-    "present": (),
-    "display": (),
-}
-
-_shader_dir = Path(__file__).resolve().parents[3] / "shaders"
-
-
-def set_shader_dir(path: str | Path) -> None:
-    """Point the loader at the folder holding the ``.wgsl`` files (the worker's copy)."""
-    global _shader_dir
-    _shader_dir = Path(path)
-
-
-def shader_source(name: str) -> str:
-    """The full WGSL text of shader ``name``: its prelude snippets, then its own file."""
-    parts = [(_shader_dir / "lib" / f"{lib}.wgsl").read_text() for lib in PRELUDES[name]]
-    parts.append((_shader_dir / f"{name}.wgsl").read_text())
-    return "\n".join(parts)
 
 
 class Resources:
@@ -65,14 +36,14 @@ class Resources:
 
     @property
     def device(self):
-        return self._gpu._device
+        return self._gpu.device
 
     # -- pipelines ----------------------------------------------------------------------------
 
     def module(self, name: str):
         if name not in self._modules:
             self._modules[name] = self.device.createShaderModule(
-                js_object({"code": shader_source(name), "label": name})
+                js_object({"code": shaders.source(name), "label": name})
             )
         return self._modules[name]
 
@@ -111,7 +82,7 @@ class Resources:
         buffer.destroy()
         self.live_buffers -= 1
 
-    def set_geometry(self, geometry: tuple) -> None:
+    def set_geometry(self, geometry: tuple | None) -> None:
         """Drop pooled buffers and bind groups when the image geometry changes."""
         if geometry != self._geometry:
             self._release_pool()
@@ -132,7 +103,7 @@ class Resources:
         return self._pool[key]
 
     def bind_group(self, pipeline_key: tuple, pipeline, entries: list[tuple[int, str]]):
-        """A cached bind group of pooled buffers, named by their pool keys."""
+        """A cached bind group of pooled buffers: ``entries`` are (binding, pool key)."""
         key = (pipeline_key, tuple(entries))
         group = self._bind_groups.get(key)
         if group is None:
@@ -164,4 +135,3 @@ class Resources:
 
 def _align4(size: int) -> int:
     return max(4, (int(size) + 3) & ~3)
-
