@@ -9,7 +9,7 @@ and the test and benchmark grids are built from the examples.
 Examples
 --------
 >>> list(OPS)
-['convolve', 'gaussian_blur', 'box_blur', 'unsharp_mask', 'edges', 'laplace']
+['convolve', 'gaussian_blur', 'box_blur', 'unsharp_mask', 'edges', 'laplace', 'log']
 >>> OPS["gaussian_blur"].defaults()
 {'sigma': 2.0, 'truncate': 4.0, 'mode': 'reflect', 'cval': 0.0}
 """
@@ -349,6 +349,14 @@ _OPS = (
         ),
         reference.laplace,
         ({"neighbours": 4}, {"neighbours": 8}),
+    ),
+    Op(
+        "log",
+        "Laplacian of Gaussian",
+        "Blob and edge detector: the Laplacian of a Gaussian blur (signed, not clipped).",
+        (_sigma(2.0), _MODE, _CVAL),
+        reference.laplacian_of_gaussian,
+        ({"sigma": 1.0}, {"sigma": 2.5}, {"sigma": 7.0}),
     ),
 )
 

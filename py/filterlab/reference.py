@@ -55,6 +55,7 @@ __all__ = [
     "unsharp_mask",
     "edges",
     "laplace",
+    "laplacian_of_gaussian",
     "EDGE_OPERATORS",
     "EDGE_OUTPUTS",
 ]
@@ -362,3 +363,42 @@ def laplace(*, neighbours=4, mode="reflect", cval=0.0):
     """
     k = kernels.laplacian(neighbours)
     return _stencil(1, 1, mode, cval, lambda block: _correlate_2d(block, k))
+
+
+@_filter
+def laplacian_of_gaussian(sigma, *, mode="reflect", cval=0.0):
+    """Laplacian of Gaussian, like :func:`scipy.ndimage.gaussian_laplace` over the two image axes.
+
+    The sum of the second derivatives along x and y of a Gaussian blur: each is a separable
+    correlation with the second derivative of the Gaussian along one axis and the Gaussian
+    along the other (:func:`filterlab.kernels.gaussian_1d` with ``order=2`` and ``order=0``,
+    ``truncate=4.0``). The result is signed and not clipped.
+
+    Parameters
+    ----------
+    image : array_like
+        Image; see :func:`correlate`.
+    sigma : float
+        Standard deviation in pixels, > 0.
+    mode, cval
+        See :func:`correlate`. A constant border holds `cval` in two dimensions, as in
+        :func:`correlate`; scipy pads each 1-D pass with `cval` instead, which agrees only when
+        `cval` is 0.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> image = np.zeros((9, 9), np.float32); image[4, 4] = 1
+    >>> float(laplacian_of_gaussian(image, 1.0)[4, 4]) < 0  # a blob's centre is a minimum
+    True
+    """
+    smooth = kernels.gaussian_1d(sigma, truncate=4.0)
+    second = kernels.gaussian_1d(sigma, truncate=4.0, order=2)
+    r = len(smooth) // 2
+    across = _separable_pass(smooth, second)  # second derivative along x
+    down = _separable_pass(second, smooth)    # second derivative along y
+
+    def compute(block):
+        return across(block) + down(block)
+
+    return _stencil(r, r, mode, cval, compute)

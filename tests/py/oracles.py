@@ -108,6 +108,21 @@ def _laplace(plane, p):
     return ndi.correlate(plane.astype(np.float64), kernels.LAPLACE_8, mode=p["mode"], cval=p["cval"])
 
 
+def _log(plane, p):
+    plane = plane.astype(np.float64)
+    if p["mode"] != "constant" or p["cval"] == 0.0:
+        return ndi.gaussian_laplace(plane, p["sigma"], mode=p["mode"], cval=p["cval"])
+    # scipy pads each 1-D pass with cval; the operation holds cval in two dimensions, which is
+    # the correlation with the full 2-D kernel.
+    radius = int(4.0 * p["sigma"] + 0.5)
+    impulse = np.zeros(2 * radius + 1)
+    impulse[radius] = 1.0  # the impulse responses of scipy's 1-D filters are its kernels
+    smooth = ndi.gaussian_filter1d(impulse, p["sigma"], mode="constant")
+    second = ndi.gaussian_filter1d(impulse, p["sigma"], order=2, mode="constant")
+    kernel = np.outer(smooth, second) + np.outer(second, smooth)
+    return ndi.correlate(plane, kernel, mode="constant", cval=p["cval"])
+
+
 #: One oracle per catalog operation: ``ORACLES[op](plane, params)`` filters one channel with
 #: every parameter given. A test fails when the catalog has an operation without one.
 ORACLES = {
@@ -117,6 +132,7 @@ ORACLES = {
     "unsharp_mask": _unsharp_mask,
     "edges": _edges,
     "laplace": _laplace,
+    "log": _log,
 }
 
 #: Every example parameter set of every catalog operation, and a pytest id for each that

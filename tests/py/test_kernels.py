@@ -19,6 +19,18 @@ def test_gaussian_1d_matches_scipy(sigma, truncate):
     assert w.sum() == pytest.approx(1.0, abs=1e-14)
 
 
+@pytest.mark.parametrize("sigma", [0.1, 0.8, 2.5, 16.0])
+def test_second_derivative_of_gaussian_matches_scipy(sigma):
+    w = kernels.gaussian_1d(sigma, order=2)
+    radius = kernels.gaussian_radius(sigma)
+    impulse = np.zeros(2 * radius + 1)
+    impulse[radius] = 1.0
+    expected = ndi.gaussian_filter1d(impulse, sigma, order=2, mode="constant")
+    np.testing.assert_allclose(w, expected, rtol=0, atol=1e-13 * np.abs(expected).max())
+    with pytest.raises(KernelError, match="order"):
+        kernels.gaussian_1d(sigma, order=1)
+
+
 def test_gaussian_2d_is_outer_product():
     w = kernels.gaussian_1d(1.2, truncate=3.0)
     np.testing.assert_array_equal(kernels.gaussian(1.2, truncate=3.0), np.outer(w, w))

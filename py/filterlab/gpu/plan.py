@@ -375,6 +375,16 @@ def _laplace(b: StepPlan, p: dict) -> None:
     b.neighbourhood("laplace", p["mode"], p["cval"], uniforms={"neighbours": p["neighbours"]})
 
 
+@plan("log")
+def _laplacian_of_gaussian(b: StepPlan, p: dict) -> None:
+    smooth = kernels.gaussian_1d(p["sigma"], truncate=4.0)
+    second = kernels.gaussian_1d(p["sigma"], truncate=4.0, order=2)
+    across, down = b.scratch(), b.scratch()
+    b.separable(smooth, second, p["mode"], p["cval"], dst=across, tmp=b.out, suffix="xx")
+    b.separable(second, smooth, p["mode"], p["cval"], dst=down, tmp=b.out, suffix="yy")
+    b.add("log", inputs={"across": across, "down": down}, output=("dst", b.out))
+
+
 # -- chains -------------------------------------------------------------------------------------
 
 
