@@ -5,8 +5,8 @@ import importlib
 
 import pytest
 
-MODULES = ["_checks", "borders", "kernels", "imageio", "reference", "catalog", "chain", "compare", "cli",
-           "gpu.shaders", "gpu.plan"]
+MODULES = ["_checks", "borders", "kernels", "imageio", "_tiles", "reference", "catalog", "chain", "compare",
+           "verify", "cli", "gpu.shaders", "gpu.plan"]
 
 
 @pytest.mark.parametrize("name", MODULES)
