@@ -1,14 +1,20 @@
 // window.filterlab: the scripting API, in every build. It drives the same Session as the UI.
 //
 //   await filterlab.ready
-//   const r = await filterlab.run({ image: Uint8Array, chain: [...], compare: true, pixels: "gpu" })
+//   const r = await filterlab.run({ image, chain: [...], compare: true, pixels: "gpu" })
+//   // image: a File, Blob, ArrayBuffer or Uint8Array holding an encoded image file
 //   // r = { width, height, channels, gpu: {available, adapter}, metrics: {maxAbsError,
-//   //       meanAbsError, rmse, psnr, fractionOverTolerance, tolerance} | null,
+//   //       meanAbsError, rmse, psnr, fractionOverTolerance, tolerance, worstX, worstY} | null,
 //   //       timings: {uploadMs, gpuMs, gpuClock, passes, readbackMs, totalMs, bands},
+//   //       verification: {tiles, workers, referenceMs, wallMs},
 //   //       pixels?: Float32Array (H×W×C) }
-//   stages: true adds r.stages, the GPU output of every enabled step (Float32Array each)
+//   stages: true adds r.stages, the GPU output of every enabled step (Float32Array each), and
+//   r.stageMetrics, the metrics of each. onProgress(progress) is called as tiles are verified;
+//   the first call with progress.first === true carries the first verdict (edges, corners and
+//   a sample); run() resolves when verification is complete.
 //   await filterlab.ops()     // the catalog
 // Every record uses camelCase names. Errors reject with the message the UI shows.
+import { imageBytes } from "./files.js";
 
 export function installApi(session) {
   let resolveReady;
@@ -26,15 +32,16 @@ export function installApi(session) {
       await ready;
       return session.catalog;
     },
-    /** Load `image` (encoded file bytes), run `chain` on GPU and CPU, and compare. */
-    run({ image, chain, compare = true, pixels = null, tol, stages = false } = {}) {
+    /** Load `image` (optional: the current image stays), run `chain` on the GPU, verify it. */
+    run({ image, chain, compare = true, pixels = null, tol, stages = false, onProgress } = {}) {
       const job = queue.then(async () => {
-        await ready;
         if (pixels !== null && pixels !== "gpu" && pixels !== "cpu") {
           throw new Error(`pixels must be "gpu", "cpu" or null, got ${JSON.stringify(pixels)}`);
         }
-        if (image !== undefined) await session.loadImage(image instanceof Uint8Array ? image : new Uint8Array(image));
-        const result = await session.process(chain ?? session.chain, { compare, pixels, tol, stages });
+        const bytes = image === undefined ? undefined : await imageBytes(image);
+        await ready;
+        if (bytes !== undefined) await session.loadImage(bytes);
+        const result = await session.process(chain ?? session.chain, { compare, pixels, tol, stages, onProgress });
         if (result === null) throw new Error("The run was superseded by a newer one.");
         return result;
       });
@@ -45,12 +52,17 @@ export function installApi(session) {
       return session.gpuInfo;
     },
     /**
-     * Diagnostics: "stats" (live GPU buffers, pipelines, JS references held by Python),
-     * "destroy-device" (simulates a lost GPU), "band-rows" with a row count (forces banded
-     * processing; "" restores automatic banding).
+     * Diagnostics: "stats" (live GPU buffers, pipelines, background compiles, JS references
+     * held by Python, wasm memory), "destroy-device" (simulates a lost GPU), "band-rows" with
+     * a row count (forces banded processing; "" restores automatic banding), "pipelines"
+     * ("auto", "general" or "specialised"), "fatal" (forces a fatal error in the GPU worker,
+     * which the page recovers from), "pool" (each reference worker's tiles checked and wasm
+     * memory).
      */
-    debug(action, argument = "") {
-      return session.gpu.call("debug", { action, argument: String(argument) });
+    async debug(action, argument = "") {
+      await ready;
+      if (action === "pool") return { size: session.pool.size, ready: session.pool.readyCount, workers: await session.pool.stats() };
+      return session.gpuCall("debug", { action, argument: String(argument) });
     },
   };
   Object.defineProperty(window, "filterlab", { value: api, configurable: false, enumerable: true });

@@ -4,7 +4,10 @@
 //        &entries=separable.along_x:along_x_direct swaps a shader entry point (variants)
 //   ?mode=grid                      worst GPU-vs-reference error per operation
 //   ?mode=present                   the presented GPU frame against the CPU reference, 8-bit
+//   ?mode=ui&size=4096&moves=8      what a user waits for: the app in a frame, driven through
+//                                   its own controls (file input, Add step, the σ slider)
 // The result is printed and POSTed to /__result; progress lines go to /__log.
+import { sleep } from "./bridge.js";
 import { Session } from "./session.js";
 
 const query = new URLSearchParams(location.search);
@@ -195,26 +198,121 @@ async function presentCheck(session) {
   await session.loadImage(await encodePng(w, h, 3, pixels));
   const chain = JSON.stringify([{ op: "gaussian_blur", params: { sigma: 1.5 } }, { op: "unsharp_mask", params: {} }]);
   const gpu = await session.gpu.call("run", { chain, present: true });
-  const cpu = await session.cpu.call("reference", { chain });
-  const canvas = new OffscreenCanvas(w, h);
-  const ctx = canvas.getContext("2d");
+  const reference = new OffscreenCanvas(w, h).getContext("2d");
+  await session.verifier.run({ chain }, {
+    onTile: ({ tile: [y0, y1, x0, x1], preview }) => reference.putImageData(new ImageData(preview, x1 - x0, y1 - y0), x0, y0),
+  });
+  const cpu = reference.getImageData(0, 0, w, h).data;
+  const ctx = new OffscreenCanvas(w, h).getContext("2d");
   if (gpu.frame) ctx.drawImage(gpu.frame, 0, 0);
   else ctx.putImageData(new ImageData(gpu.display, w, h), 0, 0);
   const shown = ctx.getImageData(0, 0, w, h).data;
   let maxDiff = 0;
-  for (let i = 0; i < shown.length; i++) maxDiff = Math.max(maxDiff, Math.abs(shown[i] - cpu.preview[i]));
+  for (let i = 0; i < shown.length; i++) maxDiff = Math.max(maxDiff, Math.abs(shown[i] - cpu[i]));
   return { mode: "present", shownBy: gpu.frame ? "webgpu-canvas" : "readback", maxDiff8bit: maxDiff };
 }
 
+/**
+ * What a user waits for, measured through the app's own UI in a frame: page to ready; file
+ * chosen to the first GPU frame on screen and to complete verification; then σ slider moves
+ * (each to a new kernel radius) to the frame on screen, to the first verdict and to complete
+ * verification. "On screen" is the GPU canvas's frame event plus the next animation frame.
+ */
+async function uiBench() {
+  const size = Number(query.get("size") ?? 4096);
+  const moves = Number(query.get("moves") ?? 8);
+  const result = { mode: "ui", size };
+  const t0 = performance.now();
+  const frame = document.createElement("iframe");
+  frame.style.cssText = "width:1600px;height:1000px;border:0";
+  frame.src = "index.html";
+  document.body.append(frame);
+  while (!frame.contentWindow?.filterlab) await sleep(10);
+  const w = frame.contentWindow;
+  const d = frame.contentDocument;
+  await w.filterlab.ready;
+  result.ready_ms = performance.now() - t0;
+  result.gpu_info = w.filterlab.gpuInfo();
+  const gpuCanvas = d.querySelector("[data-testid=canvas-gpu]");
+  const metrics = d.querySelector("[data-testid=metrics]");
+  const onScreen = () => new Promise((resolve) => gpuCanvas.addEventListener("frame",
+    () => w.requestAnimationFrame(() => resolve(performance.now())), { once: true }));
+  const verdict = (kind) => new Promise((resolve) => {
+    const observer = new w.MutationObserver(() => {
+      if (metrics.dataset.verdict === kind) {
+        observer.disconnect();
+        resolve(performance.now());
+      }
+    });
+    observer.observe(metrics, { attributes: true, attributeFilter: ["data-verdict"] });
+  });
+  await log(`making a ${size}² RGBA test image`);
+  const png = await testImage(size);
+  const input = d.querySelector("[data-testid=file-input]");
+  const files = new w.DataTransfer();
+  files.items.add(new w.File([png], "test.png", { type: "image/png" }));
+  let t = performance.now();
+  let shown = onScreen();
+  let final = verdict("final");
+  input.files = files.files;
+  input.dispatchEvent(new w.Event("change", { bubbles: true }));
+  result.file_to_frame_ms = (await shown) - t;
+  result.file_to_verified_ms = (await final) - t;
+  await log(`loaded: ${JSON.stringify(result)}`);
+  const select = d.querySelector("[data-testid=add-op]");
+  select.value = "gaussian_blur";
+  select.dispatchEvent(new w.Event("change", { bubbles: true }));
+  t = performance.now();
+  shown = onScreen();
+  final = verdict("final");
+  d.querySelector("[data-testid=add-step]").click();
+  result.add_step_to_frame_ms = (await shown) - t;
+  result.add_step_to_verified_ms = (await final) - t;
+  const step = d.querySelectorAll("[data-testid^=step-][data-testid$=-enabled]").length - 1;
+  const sigma = d.querySelector(`[data-testid=param-${step}-sigma]`);
+  result.moves = [];
+  for (let i = 0; i < moves; i++) {
+    const value = (1.5 + 0.35 * (i + 1)).toFixed(2);
+    t = performance.now();
+    shown = onScreen();
+    const first = verdict("first");
+    final = verdict("final");
+    sigma.value = value;
+    sigma.dispatchEvent(new w.Event("input", { bubbles: true }));
+    const frameMs = (await shown) - t;
+    const firstMs = (await first) - t;
+    const finalMs = (await final) - t;
+    const gpuMs = Number(d.querySelector("[data-testid=timing-GPU]")?.textContent.split(" ")[0]);
+    result.moves.push({ sigma: Number(value), radius: Math.floor(4 * value + 0.5), to_frame_ms: frameMs,
+      to_first_verdict_ms: firstMs, to_verified_ms: finalMs, gpu_ms: gpuMs });
+    await log(`move ${i}: ${JSON.stringify(result.moves[i])}`);
+    await sleep(200);
+  }
+  const med = (key) => median(result.moves.map((m) => m[key]));
+  result.median = { to_frame_ms: med("to_frame_ms"), to_first_verdict_ms: med("to_first_verdict_ms"),
+    to_verified_ms: med("to_verified_ms"), gpu_ms: med("gpu_ms") };
+  result.pool = await w.filterlab.debug("pool");
+  result.gpu_worker = await w.filterlab.debug("stats");
+  return result;
+}
+
 async function main() {
-  const session = new Session();
   try {
-    await session.start();
-    const gpu = session.gpuInfo;
-    await log(`adapter: ${JSON.stringify(gpu.adapter)}; present: ${gpu.present}`);
-    if (!gpu.available) throw new Error(`no GPU: ${gpu.reason}`);
     const mode = query.get("mode");
-    const result = mode === "grid" ? await grid(session) : mode === "present" ? await presentCheck(session) : await bench(session);
+    let result;
+    let gpu;
+    if (mode === "ui") {
+      result = await uiBench(); // the app in the frame starts its own workers
+      gpu = result.gpu_info;
+    } else {
+      const session = new Session();
+      await session.start();
+      gpu = session.gpuInfo;
+      await log(`adapter: ${JSON.stringify(gpu.adapter)}; present: ${gpu.present}`);
+      if (!gpu.available) throw new Error(`no GPU: ${gpu.reason}`);
+      const modes = { grid, present: presentCheck };
+      result = await (modes[mode] ?? bench)(session);
+    }
     result.adapter = gpu.adapter;
     result.present = gpu.present;
     result.userAgent = navigator.userAgent;

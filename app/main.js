@@ -1,24 +1,54 @@
-// Filter Lab starts in phases: workers (runtime, packages, filterlab, device), then the
-// catalog, then the UI. The main thread never runs Python.
+// Filter Lab starts in phases: image input first (so nothing a user gives is lost), then the
+// GPU worker (runtime, packages, filterlab, device), the catalog and the UI; the reference
+// pool starts after that. The main thread never runs Python.
 import { installApi } from "./api.js";
 import { Session } from "./session.js";
 import { ChainEditor } from "./ui/chain-editor.js";
 import { attachImageInput } from "./ui/dropzone.js";
-import { Views } from "./ui/views.js";
+import { formatNumber, Views } from "./ui/views.js";
 
 const $ = (id) => document.getElementById(id);
 const status = $("status");
+// Verification waits for the input to pause this long, so a slider drag stays on the GPU path.
+const IDLE_MS = 150;
 
 function setStatus(text, level = "") {
   status.textContent = text;
   status.className = `status ${level}`;
+  status.dataset.level = level || "info";
 }
+
+// Things that happened to the app (a lost GPU, a restarted worker) stay in view until
+// dismissed; the status line moves on with the work.
+function notify(text, level = "warn") {
+  $("notice-text").textContent = text;
+  $("notice").className = `notice ${level}`;
+  $("notice").hidden = false;
+}
+$("notice-close").addEventListener("click", () => {
+  $("notice").hidden = true;
+});
+
+// Input handlers exist from the first paint: a file chosen, dropped or pasted during start-up
+// waits here (the latest one wins) and is processed once the app is ready.
+let takeImage = null;
+let waitingImage = null;
+attachImageInput({
+  zone: $("drop-zone"),
+  input: $("file-input"),
+  onError: (message) => setStatus(message, "error"),
+  onBytes: (bytes, name) => {
+    if (takeImage) return takeImage(bytes, name);
+    waitingImage = { bytes, name };
+    setStatus(`${name} will open as soon as Filter Lab has started…`);
+    return undefined;
+  },
+});
 
 const PHASES = ["runtime", "packages", "filterlab", "device", "ready"];
 
 function showPhases(session) {
   const list = $("phases");
-  const seen = { gpu: new Set(), cpu: new Set() };
   for (const name of PHASES) {
     const li = document.createElement("li");
     li.textContent = name;
@@ -26,33 +56,43 @@ function showPhases(session) {
     li.dataset.testid = `phase-${name}`;
     list.append(li);
   }
+  let current = null;
   session.addEventListener("phase", ({ detail }) => {
-    seen[detail.worker].add(detail.phase);
-    const li = list.querySelector(`[data-phase="${detail.phase}"]`);
-    // A phase is done for the page once the GPU worker has passed it (the device phase is GPU-only).
-    if (li && seen.gpu.has(detail.phase)) li.classList.add("done");
-    if (detail.phase !== "ready") setStatus(`${detail.label}… (${detail.worker} worker, ${detail.ms} ms)`);
+    // A phase is done when the next one starts.
+    if (current) list.querySelector(`[data-phase="${current}"]`)?.classList.add("done");
+    current = detail.phase;
+    if (detail.phase === "ready") list.querySelector('[data-phase="ready"]').classList.add("done");
+    else setStatus(`${detail.label}…`);
   });
 }
 
-// The chain lives in the page address (#chain=<token>), so a reload or a shared link keeps it.
-async function restoreChainFromAddress(session, editor) {
+// The chain lives in the page address (#chain=<token>), so a reload, a shared link, and Back
+// and Forward between chains keep it.
+async function chainFromAddress(session) {
   const token = new URLSearchParams(location.hash.slice(1)).get("chain");
-  if (!token) return;
+  if (!token) return null;
   try {
-    editor.setChain(await session.cpu.call("from_url", { token }));
+    return await session.gpuCall("from_url", { token });
   } catch (err) {
     setStatus(`The chain in the address could not be read: ${err.message}`, "warn");
+    return null;
   }
 }
 
+let addressToken = null;
 async function saveChainToAddress(session) {
   try {
-    const token = await session.cpu.call("to_url", { chain: JSON.stringify(session.chain) });
-    history.replaceState(null, "", `#chain=${token}`);
+    const token = await session.gpuCall("to_url", { chain: JSON.stringify(session.chain) });
+    if (token === addressToken) return;
+    addressToken = token;
+    history.pushState(null, "", `#chain=${token}`);
   } catch {
     // an invalid chain (being edited) keeps the last valid address
   }
+}
+
+function describeMetrics(m) {
+  return `max |Δ| ${formatNumber(m.maxAbsError)}`;
 }
 
 async function main() {
@@ -67,14 +107,26 @@ async function main() {
     gpuNote: $("gpu-note"),
     timings: $("timings"),
     info: $("image-info"),
+    metrics: $("metrics"),
+    progress: $("verify-progress"),
   });
-  let runError = false; // the status shows a failed run, to clear once a run succeeds
-  session.addEventListener("error", ({ detail }) => {
-    runError = true;
-    setStatus(detail.message, "error");
+  session.addEventListener("error", ({ detail }) => setStatus(detail.message, "error"));
+  session.addEventListener("device", ({ detail }) => notify(detail.message));
+  session.addEventListener("notice", ({ detail }) => notify(detail.message, detail.level ?? "warn"));
+  session.addEventListener("decoding", () => setStatus("Decoding…"));
+  session.addEventListener("running", () => setStatus("Running on the GPU…"));
+  session.addEventListener("gpu-result", () => setStatus("GPU result shown; checking it against the CPU reference when you pause."));
+  session.addEventListener("verify-start", () => setStatus("Verifying on the CPU… 0 %"));
+  session.addEventListener("verify-progress", ({ detail }) => {
+    if (detail.fraction >= 1) return;
+    const verdict = detail.first && detail.metrics ? ` (edges, corners and a sample: ${describeMetrics(detail.metrics)})` : "";
+    setStatus(`Verifying on the CPU… ${Math.round(detail.fraction * 100)} %${verdict}`);
   });
-  session.addEventListener("crashed", ({ detail }) => setStatus(detail.message, "error"));
-  session.addEventListener("device", ({ detail }) => setStatus(detail.message, "warn"));
+  session.addEventListener("verified", ({ detail }) => {
+    setStatus(detail.metrics
+      ? `Verified: ${describeMetrics(detail.metrics)} between GPU and CPU over the whole image.`
+      : "CPU reference shown (no GPU result to compare).", detail.metrics ? "" : "warn");
+  });
 
   try {
     await session.start();
@@ -90,22 +142,23 @@ async function main() {
   const presentNote = gpu.present === "readback"
     ? ` GPU results are shown by readback: ${gpu.presentNote || "this browser cannot present a WebGPU canvas"}.`
     : "";
+  $("gpu-summary").textContent = gpu.available ? `GPU: ${adapterName}` : "No GPU";
+  $("gpu-adapter").textContent = gpu.available
+    ? `GPU adapter: ${adapterName}${gpu.adapter.description ? ` (${gpu.adapter.description})` : ""}.${presentNote}`
+    : gpu.reason;
   const readyText = gpu.available
-    ? `Ready. GPU adapter: ${adapterName}.${presentNote}`
-    : `Ready, CPU only. ${gpu.reason} The CPU reference still runs.`;
+    ? "Ready. Open, drop or paste an image."
+    : "Ready, without a GPU: this browser has no WebGPU, so only the CPU reference runs.";
   views.setGpuAvailability(gpu);
-  session.addEventListener("result", () => {
-    if (runError) setStatus(readyText, gpu.available ? "" : "warn");
-    runError = false;
-  });
   setStatus(readyText, gpu.available ? "" : "warn");
   status.dataset.gpu = gpu.available ? "available" : "unavailable";
 
   const editor = new ChainEditor(session, $("chain"), $("add-op"), $("add-step"));
-  await restoreChainFromAddress(session, editor);
+  const fromAddress = await chainFromAddress(session);
+  if (fromAddress) editor.setChain(fromAddress);
   const refresh = () => {
     if (!session.image) return;
-    session.process(session.chain).catch(() => {}); // errors reach the status line via "error"
+    session.process(session.chain, { idle: IDLE_MS }).catch(() => {}); // errors reach the status line
   };
   let addressTimer = 0;
   editor.addEventListener("change", () => {
@@ -113,6 +166,13 @@ async function main() {
     clearTimeout(addressTimer);
     addressTimer = setTimeout(() => saveChainToAddress(session), 250);
   });
+  window.addEventListener("hashchange", async () => {
+    const chain = await chainFromAddress(session);
+    if (!chain || JSON.stringify(chain) === JSON.stringify(session.chain)) return;
+    editor.setChain(chain);
+    refresh();
+  });
+  session.addEventListener("recovered", refresh);
 
   const gain = $("heatmap-gain");
   const [lowest, highest] = session.defaults.gainRange;
@@ -121,7 +181,8 @@ async function main() {
   gain.addEventListener("input", () => {
     const value = Math.round(10 ** Number(gain.value));
     $("gain-value").textContent = String(value);
-    session.regain(value);
+    session.gain = value;
+    views.drawHeatmap(); // a new colour scale only: nothing runs again
   });
 
   for (const bits of [8, 16]) {
@@ -139,23 +200,21 @@ async function main() {
     });
   }
 
-  attachImageInput({
-    zone: $("drop-zone"),
-    input: $("file-input"),
-    onError: (message) => setStatus(message, "error"),
-    onBytes: async (bytes, name) => {
-      setStatus(`Decoding ${name}…`);
-      try {
-        await session.loadImage(bytes);
-        setStatus(readyText, gpu.available ? "" : "warn");
-        refresh();
-      } catch (err) {
-        setStatus(`${name}: ${err.message}`, "error");
-        if (session.image) refresh(); // the previous image is back in both workers: redraw it
-      }
-    },
-  });
+  takeImage = async (bytes, name) => {
+    setStatus(`Decoding ${name}…`);
+    try {
+      await session.loadImage(bytes);
+      refresh();
+    } catch (err) {
+      setStatus(`${name}: ${err.message}`, "error");
+    }
+  };
   api.ready();
+  if (waitingImage) {
+    const { bytes, name } = waitingImage;
+    waitingImage = null;
+    takeImage(bytes, name);
+  }
 }
 
 main();

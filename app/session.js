@@ -1,6 +1,14 @@
-// The app's state machine on the main thread: one image, one chain, two workers.
-// The UI and window.filterlab both go through here, so scripts see exactly what users see.
-import { isAbort, Latest, WorkerClient } from "./bridge.js";
+// The app's state machine on the main thread: one image, one chain, the GPU worker and the
+// reference pool. The UI and window.filterlab both go through here, so scripts see exactly
+// what users see.
+//
+// A parameter change takes the GPU path only: the GPU worker runs the chain and presents the
+// frame, with nothing read back and nothing waited for on the CPU. Verification starts once
+// the input has been idle for a moment (or at once when a script asks), runs in the reference
+// pool tile by tile, and is cancelled by the next change.
+import { isAbort, Latest, sleep, WorkerClient } from "./bridge.js";
+import { ReferencePool } from "./pool.js";
+import { Verifier } from "./verifier.js";
 
 const PYODIDE_URL = new URL("pyodide/", document.baseURI).href;
 
@@ -10,61 +18,92 @@ export class Session extends EventTarget {
     this.gpuInfo = { available: false, adapter: null, reason: "starting" };
     this.image = null; // { info, bytes }
     this.chain = [];
-    this.defaults = null; // filterlab.worker_api.defaults(): tolerance, gain, gainRange
-    this.gain = undefined; // the heatmap gain the user chose; undefined keeps Python's default
-    this.referenceId = null; // the CPU reference the last comparison used
+    this.defaults = null; // filterlab.worker_api.defaults(): tolerance, gain, gainRange, ramp
+    this.gain = undefined; // the heatmap gain the user chose
     this.latestGpu = new Latest();
-    this.latestCpu = new Latest();
-    this.latestHeat = new Latest(); // gain changes must not cancel a run's reference or compare
+    this.verifying = new Latest();
+    this.recovering = null;
   }
 
   emit(type, detail) {
     this.dispatchEvent(new CustomEvent(type, { detail }));
   }
 
-  /** Start both workers; resolves when both report ready. */
+  /** Start the GPU worker; resolves when it is ready. The reference pool starts after it. */
   async start() {
-    const onEvent = (worker) => (msg) => this.emit(msg.event, { worker, ...msg });
-    this.gpu = new WorkerClient(
-      new Worker(new URL("./workers/gpu.worker.js", import.meta.url), { type: "module", name: "gpu" }),
-      onEvent("gpu"),
-    );
-    this.cpu = new WorkerClient(
-      new Worker(new URL("./workers/cpu.worker.js", import.meta.url), { type: "module", name: "cpu" }),
-      onEvent("cpu"),
-    );
-    const allowed = "gpu" in navigator && Boolean(navigator.gpu);
-    const [gpuReady, cpuReady] = await Promise.all([
-      this.gpu.call("init", { pyodideURL: PYODIDE_URL, allowed }),
-      this.cpu.call("init", { pyodideURL: PYODIDE_URL }),
-    ]);
-    const { startupMs, ...gpuInfo } = gpuReady;
-    this.gpuInfo = gpuInfo;
-    this.startup = { gpuMs: startupMs, cpuMs: cpuReady.startupMs };
-    [this.catalog, this.defaults] = await Promise.all([this.cpu.call("ops"), this.cpu.call("defaults")]);
+    const ready = await this.startGpu();
+    this.startup = { gpuMs: ready.startupMs };
+    [this.catalog, this.defaults] = await Promise.all([this.gpu.call("ops"), this.gpu.call("defaults")]);
+    this.pool = new ReferencePool(PYODIDE_URL);
+    this.pool.addEventListener("worker-ready", () => this.emit("pool", { ready: this.pool.readyCount, size: this.pool.size }));
+    this.pool.addEventListener("crashed", () => this.emit("notice", {
+      message: "A reference worker stopped; a fresh one took its place and the check carries on.",
+    }));
+    this.verifier = new Verifier(this.gpu, this.pool);
+    this.pool.start().catch((err) => this.emit("notice", { message: err.message, level: "error" }));
     return this;
   }
 
+  async startGpu() {
+    const onEvent = (msg) => this.emit(msg.event, { worker: "gpu", ...msg });
+    const worker = new Worker(new URL("./workers/gpu.worker.js", import.meta.url), { type: "module", name: "gpu" });
+    this.gpu = new WorkerClient(worker, onEvent, () => this.recover());
+    if (this.verifier) this.verifier.gpu = this.gpu;
+    const allowed = "gpu" in navigator && Boolean(navigator.gpu);
+    const { startupMs, ...gpuInfo } = await this.gpu.call("init", { pyodideURL: PYODIDE_URL, allowed });
+    this.gpuInfo = gpuInfo;
+    return { startupMs };
+  }
+
   /**
-   * Decode `bytes` (an encoded image file) in both workers; pending work for the old image
-   * is then dropped. If either worker refuses the file, both go back to the previous image.
+   * The GPU worker died (a crash, or Python's fatal error): start a fresh one, give it the
+   * current image, run the current chain again, and say so.
+   */
+  recover() {
+    if (this.recovering) return this.recovering;
+    this.emit("notice", { message: "The GPU worker stopped; restarting it…", level: "warn" });
+    this.recovering = (async () => {
+      try {
+        await this.startGpu();
+        if (this.image) await this.gpu.call("load", { data: new Uint8Array(this.image.bytes) });
+        this.emit("notice", {
+          message: "The GPU worker stopped and was restarted; your image and chain are restored.",
+          level: "warn",
+        });
+        this.emit("recovered", {});
+      } catch (err) {
+        this.emit("notice", { message: `The GPU worker could not be restarted: ${err.message}`, level: "error" });
+      } finally {
+        this.recovering = null;
+      }
+    })();
+    return this.recovering;
+  }
+
+  /** Calls into the GPU worker wait for a restart in progress, and survive one once. */
+  async gpuCall(method, args, options) {
+    if (this.recovering) await this.recovering;
+    try {
+      return await this.gpu.call(method, args, options);
+    } catch (err) {
+      if (err.name !== "WorkerCrashed") throw err;
+      await this.recover();
+      throw err;
+    }
+  }
+
+  /**
+   * Decode `bytes` (an encoded image file) in the GPU worker and make it the current image.
+   * Pending work for the old image is dropped; if the file is refused, the old image stays.
    */
   async loadImage(bytes) {
-    const load = (bytes) => Promise.allSettled([
-      this.cpu.call("load", { data: new Uint8Array(bytes) }),
-      this.gpuInfo.available ? this.gpu.call("load", { data: new Uint8Array(bytes) }) : null,
-    ]);
-    const [cpu, gpu] = await load(bytes);
-    const failed = [cpu, gpu].find((r) => r.status === "rejected");
-    if (failed) {
-      if (this.image && [cpu, gpu].some((r) => r.status === "fulfilled" && r.value)) await load(this.image.bytes);
-      throw failed.reason;
-    }
-    this.latestGpu.run(() => {}); // drop pending runs for the old image
-    this.latestCpu.run(() => {});
-    this.image = { info: cpu.value.info, bytes };
-    this.emit("image", { info: cpu.value.info, preview: cpu.value.preview });
-    return cpu.value.info;
+    this.verifying.abort();
+    this.latestGpu.abort();
+    this.emit("decoding", {});
+    const out = await this.gpuCall("load", { data: new Uint8Array(bytes) }, { channel: "load" });
+    this.image = { info: out.info, bytes };
+    this.emit("image", out);
+    return out.info;
   }
 
   /**
@@ -72,79 +111,53 @@ export class Session extends EventTarget {
    * else the CPU reference. `bits` is 8 or 16.
    */
   async exportPng(bits = 8) {
-    if (!this.image) throw new Error("No image is loaded yet: open or drop an image first.");
     const chain = JSON.stringify(this.chain);
     const source = this.gpuInfo.available
-      ? await this.gpu.call("run", { chain, pixels: true, present: false })
-      : await this.cpu.call("reference", { chain, pixels: true, preview: false });
-    return this.cpu.call("encode", { pixels: source.pixels, bits }, { transfer: [source.pixels.buffer] });
-  }
-
-  /** Redraw the error heatmap of the last comparison at `gain`, without running anything. */
-  async regain(gain) {
-    this.gain = gain;
-    if (this.referenceId === null) return;
-    const id = this.referenceId;
-    try {
-      const out = await this.latestHeat.run((signal) => this.cpu.call("heatmap", { id, gain }, { signal }));
-      this.emit("heatmap", out);
-    } catch {
-      // nothing compared yet, or superseded by a newer gain or run
-    }
+      ? await this.gpuCall("run", { chain, pixels: true, present: false })
+      : await this.verifier.run({ chain, pixels: true });
+    return this.gpuCall("encode", { pixels: source.pixels, bits }, { transfer: [source.pixels.buffer] });
   }
 
   /**
-   * Run the chain on the GPU (presenting it) and on the CPU, then compare.
-   * Newer calls abort older ones. Resolves to the combined result, or null if superseded.
+   * Run `chain` on the GPU and present it, then verify it against the reference.
+   *
+   * Options: `compare` (verify; default true), `idle` (ms to wait for further input before
+   * verifying; 0 starts at once), `tol`, `stages` (the GPU output and the metrics of every
+   * enabled step), `pixels` ("gpu" or "cpu": that result as H×W×C float32), `onProgress`.
+   * A newer call supersedes this one: it then resolves to null.
    */
-  async process(chain = this.chain, { compare = true, pixels = null, tol, stages = false } = {}) {
-    if (!this.image) throw new Error("No image is loaded yet: open or drop an image first.");
+  async process(chain = this.chain, options = {}) {
+    const { compare = true, pixels = null, tol, stages = false, idle = 0, onProgress } = options;
+    if (this.recovering) await this.recovering;
     const chainJson = typeof chain === "string" ? chain : JSON.stringify(chain);
-    const gpuWanted = this.gpuInfo.available;
-    const needGpuPixels = gpuWanted && (compare || pixels === "gpu");
+    this.verifying.abort(); // the shown metrics would no longer match the controls
+    this.emit("stale", {});
+    const info = this.image?.info ?? {};
     const result = {
-      width: this.image.info.width,
-      height: this.image.info.height,
-      channels: this.image.info.channels,
+      width: info.width, height: info.height, channels: info.channels,
       gpu: { available: this.gpuInfo.available, adapter: this.gpuInfo.adapter, reason: this.gpuInfo.reason },
-      metrics: null,
-      timings: {},
+      metrics: null, timings: {},
     };
     try {
-      // Each side is shown as soon as it is done: the GPU preview never waits for the CPU.
-      const gpuRun = gpuWanted
-        ? this.latestGpu.run((signal) => this.gpu.call("run", { chain: chainJson, pixels: needGpuPixels, stages }, { signal }))
-          .then((out) => {
-            for (const ev of out.events ?? []) this.emit("device", ev);
-            this.emit("gpu-result", out);
-            return out;
-          })
-        : Promise.resolve(null);
-      const cpuRun = this.latestCpu.run((signal) =>
-        this.cpu.call("reference", { chain: chainJson, pixels: pixels === "cpu" }, { signal }))
-        .then((out) => {
-          this.emit("cpu-result", out);
-          return out;
-        });
-      const [gpuOut, cpuOut] = await Promise.all([gpuRun, cpuRun]);
-      if (gpuOut) {
-        result.timings = gpuOut.timings;
-        result.gpu.adapter = gpuOut.adapter;
+      if (this.gpuInfo.available) {
+        this.emit("running", {});
+        let out;
+        try {
+          out = await this.latestGpu.run((signal) => this.gpuCall("run",
+            { chain: chainJson, pixels: pixels === "gpu", stages }, { signal, channel: "run" }));
+        } catch (err) {
+          if (!isAbort(err)) this.emit("gpu-error", { message: err.message });
+          throw err;
+        }
+        for (const event of out.events ?? []) this.emit("device", event);
+        this.emit("gpu-result", out);
+        Object.assign(result, { width: out.width, height: out.height, channels: out.channels, timings: out.timings });
+        result.gpu.adapter = out.adapter;
+        if (pixels === "gpu") result.pixels = out.pixels;
+        if (stages) result.stages = out.stages;
       }
-      if (stages && gpuOut) result.stages = gpuOut.stages;
-      if (pixels === "cpu") {
-        result.pixels = cpuOut.pixels;
-      } else if (pixels === "gpu") {
-        if (!gpuOut) throw new Error(this.gpuInfo.reason || "The GPU is not available.");
-        result.pixels = compare ? gpuOut.pixels.slice() : gpuOut.pixels;
-      }
-      if (compare && gpuOut) {
-        const cmp = await this.latestCpu.run((signal) =>
-          this.cpu.call("compare", { id: cpuOut.id, pixels: gpuOut.pixels, tol, gain: this.gain },
-            { signal, transfer: [gpuOut.pixels.buffer] }));
-        this.referenceId = cpuOut.id;
-        result.metrics = cmp.metrics;
-        this.emit("compare", cmp);
+      if (compare || pixels === "cpu" || !this.gpuInfo.available) {
+        await this.verify(chainJson, { tol, stages, pixels: pixels === "cpu", idle, onProgress, result });
       }
       this.emit("result", result);
       return result;
@@ -153,5 +166,26 @@ export class Session extends EventTarget {
       this.emit("error", { message: err.message, kind: err.name });
       throw err;
     }
+  }
+
+  async verify(chainJson, { tol, stages, pixels, idle, onProgress, result }) {
+    await this.verifying.run(async (signal) => {
+      if (idle) await sleep(idle, signal);
+      this.emit("verify-start", {});
+      const verdict = await this.verifier.run({ chain: chainJson, stages, tol, pixels }, {
+        signal,
+        onStart: (job) => this.emit("verify-tiles", job),
+        onTile: (tile) => this.emit("verify-tile", tile),
+        onProgress: (progress) => {
+          this.emit("verify-progress", { ...progress, chain: chainJson });
+          onProgress?.(progress);
+        },
+      });
+      result.metrics = verdict.metrics;
+      if (stages) result.stageMetrics = verdict.stages;
+      if (pixels) result.pixels = verdict.pixels;
+      result.verification = { tiles: verdict.tiles, workers: this.pool.size, referenceMs: verdict.referenceMs, wallMs: verdict.wallMs };
+      this.emit("verified", { ...verdict, chain: chainJson, workers: this.pool.size });
+    });
   }
 }

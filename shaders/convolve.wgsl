@@ -3,6 +3,10 @@ struct Params {
   height: u32,
   mode: u32,       // border mode, see lib/border.wgsl
   cval: f32,       // value outside a constant border
+  radius: u32,     // the kernel's radius; read only by a GENERAL pipeline
+  _pad0: u32,
+  _pad1: u32,
+  _pad2: u32,
 }
 
 @group(0) @binding(0) var<uniform> params: Params;
@@ -13,6 +17,16 @@ struct Params {
 override WG_X: u32;
 override WG_Y: u32;
 override RADIUS: u32;  // the kernel's radius: a constant, so loops unroll
+// A GENERAL pipeline serves every radius up to RADIUS, read from params.radius: it stands in
+// while the pipeline specialised for a new kernel size compiles in the background.
+override GENERAL: bool = false;
+
+fn radius() -> u32 {
+  if (GENERAL) {
+    return params.radius;
+  }
+  return RADIUS;
+}
 
 // General K×K correlation, K = 2 * radius + 1 <= 31: dst(y, x) = sum w(j, i) src(y+j-r, x+i-r).
 // Convolution is correlation with the kernel flipped; the host flips it. Each WG_X × WG_Y
@@ -49,7 +63,7 @@ fn store(x: i32, y: i32, w: i32, h: i32, acc: vec4<f32>) {
 fn tiled(@builtin(workgroup_id) wg: vec3<u32>, @builtin(local_invocation_id) lid: vec3<u32>) {
   let w = i32(params.width);
   let h = i32(params.height);
-  let r = RADIUS;
+  let r = radius();
   let k = 2u * r + 1u;
   let span_x = WG_X + 2u * r;
   let span_y = WG_Y + 2u * r;
@@ -75,7 +89,7 @@ fn tiled(@builtin(workgroup_id) wg: vec3<u32>, @builtin(local_invocation_id) lid
 fn rows(@builtin(workgroup_id) wg: vec3<u32>, @builtin(local_invocation_id) lid: vec3<u32>) {
   let w = i32(params.width);
   let h = i32(params.height);
-  let r = i32(RADIUS);
+  let r = i32(radius());
   let k = 2 * r + 1;
   let slab_w = WG_X + 2u * u32(r);
   let y = i32(wg.y * WG_Y + lid.y);

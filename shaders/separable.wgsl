@@ -5,6 +5,8 @@ struct Params {
   cval: f32,       // value outside a constant border
   channels: u32,   // along_x_packed only: the uploaded image's channels and sample format,
   format: u32,     // as in lib/packed.wgsl
+  radius: u32,     // the kernel's radius; read only by a GENERAL pipeline
+  _pad: u32,
 }
 
 @group(0) @binding(0) var<uniform> params: Params;
@@ -16,6 +18,16 @@ struct Params {
 override WG_X: u32;
 override WG_Y: u32;
 override RADIUS: u32;  // the kernel's radius: a constant, so loops unroll
+// A GENERAL pipeline serves every radius up to RADIUS, read from params.radius: it stands in
+// while the pipeline specialised for a new radius compiles in the background.
+override GENERAL: bool = false;
+
+fn radius() -> u32 {
+  if (GENERAL) {
+    return params.radius;
+  }
+  return RADIUS;
+}
 
 // One 1-D correlation pass of a separable filter (Gaussian, box, any rank-1 kernel):
 // dst(p) = sum_t w(t) src(p + (t - r) e_axis), for t in 0..2r.
@@ -45,7 +57,7 @@ var<workgroup> row: array<vec4<f32>, WG_X + 2u * RADIUS>;
 var<workgroup> tile: array<vec4<f32>, (WG_Y + 2u * RADIUS) * WG_X>;
 
 fn stage_taps(first: u32, stride: u32) {
-  for (var t = first; t <= 2u * RADIUS; t += stride) {
+  for (var t = first; t <= 2u * radius(); t += stride) {
     taps[t] = weights[t];
   }
 }
@@ -60,7 +72,7 @@ fn store(x: i32, y: i32, w: i32, h: i32, acc: vec4<f32>) {
 fn along_x(@builtin(workgroup_id) wg: vec3<u32>, @builtin(local_invocation_id) lid: vec3<u32>) {
   let w = i32(params.width);
   let h = i32(params.height);
-  let r = i32(RADIUS);
+  let r = i32(radius());
   let y = i32(wg.y);
   let left = i32(wg.x * WG_X) - r;
   stage_taps(lid.x, WG_X);
@@ -79,7 +91,7 @@ fn along_x(@builtin(workgroup_id) wg: vec3<u32>, @builtin(local_invocation_id) l
 fn along_x_packed(@builtin(workgroup_id) wg: vec3<u32>, @builtin(local_invocation_id) lid: vec3<u32>) {
   let w = i32(params.width);
   let h = i32(params.height);
-  let r = i32(RADIUS);
+  let r = i32(radius());
   let y = i32(wg.y);
   let x = i32(wg.x * WG_X + lid.x);
   let left = i32(wg.x * WG_X) - r;
@@ -107,7 +119,7 @@ fn along_x_packed(@builtin(workgroup_id) wg: vec3<u32>, @builtin(local_invocatio
 fn along_y(@builtin(workgroup_id) wg: vec3<u32>, @builtin(local_invocation_id) lid: vec3<u32>) {
   let w = i32(params.width);
   let h = i32(params.height);
-  let r = i32(RADIUS);
+  let r = i32(radius());
   let x = i32(wg.x * WG_X + lid.x);
   let top = i32(wg.y * WG_Y) - r;
   stage_taps(lid.y * WG_X + lid.x, WG_X * WG_Y);
@@ -126,7 +138,7 @@ fn along_y(@builtin(workgroup_id) wg: vec3<u32>, @builtin(local_invocation_id) l
 fn direct(wg: vec3<u32>, lid: vec3<u32>, step: vec2<i32>) {
   let w = i32(params.width);
   let h = i32(params.height);
-  let r = i32(RADIUS);
+  let r = i32(radius());
   let x = i32(wg.x * WG_X + lid.x);
   let y = i32(wg.y);
   stage_taps(lid.x, WG_X);

@@ -1,24 +1,17 @@
-// Image input: drag-and-drop on the zone, the file picker, and paste anywhere on the page.
-// Hands the raw file bytes on; decoding happens in Python (Pillow) in the workers.
-
-const MAX_FILE_BYTES = 256 * 1024 * 1024;
+// Image input: drag-and-drop anywhere on the page, the file picker, and paste. Hands the raw
+// file bytes on; decoding happens in Python (Pillow) in the GPU worker. Attached before the app
+// has started, so nothing a user gives is lost and a drop never navigates away from the page.
+import { imageBytes } from "../files.js";
 
 export function attachImageInput({ zone, input, onBytes, onError }) {
   const take = async (file) => {
     if (!file) return;
+    const name = file.name || "pasted image";
     try {
-      await read(file);
+      await onBytes(await imageBytes(file), name);
     } catch (err) {
-      onError(`${file.name || "file"}: ${err.message}`);
+      onError(`${name}: ${err.message}`);
     }
-  };
-  const read = async (file) => {
-    if (file.size > MAX_FILE_BYTES) {
-      onError(`${file.name}: the file is ${(file.size / 2 ** 20).toFixed(0)} MiB; the limit is ${MAX_FILE_BYTES / 2 ** 20} MiB.`);
-      return;
-    }
-    const bytes = new Uint8Array(await file.arrayBuffer());
-    await onBytes(bytes, file.name || "pasted image");
   };
 
   input.addEventListener("change", () => {
@@ -43,7 +36,10 @@ export function attachImageInput({ zone, input, onBytes, onError }) {
     take(e.dataTransfer.files[0]);
   });
   zone.addEventListener("keydown", (e) => {
-    if (e.key === "Enter" || e.key === " ") input.click();
+    if (e.key === "Enter" || e.key === " ") {
+      e.preventDefault(); // Space would scroll the page
+      input.click();
+    }
   });
   window.addEventListener("paste", (e) => {
     const item = [...(e.clipboardData?.items ?? [])].find((i) => i.kind === "file");

@@ -93,17 +93,28 @@ function transferables(value, found = new Set()) {
 
 const defined = (args) => Object.fromEntries(Object.entries(args ?? {}).filter(([, v]) => v !== undefined));
 
+// A task boundary: lets the worker's pending messages (cancels, newer requests) arrive before
+// the next request starts. A MessageChannel tick is much quicker than setTimeout(0).
+const nextTask = () => new Promise((resolve) => {
+  const channel = new MessageChannel();
+  channel.port1.onmessage = () => {
+    channel.port1.close();
+    resolve();
+  };
+  channel.port2.postMessage(null);
+});
+
 /**
  * Serve `filterlab.worker_api.<table>` in this worker. The first request must be `init`
  * ({ pyodideURL, ...arguments of the table's own `init`, if it has one }); `initPhase` names
- * the start-up phase that the table's `init` makes up. Requests run one at a time, in order;
- * a request cancelled before it starts is answered with an AbortError and never runs.
+ * the start-up phase that the table's `init` makes up. Requests run one at a time, in order,
+ * each in its own task; a request cancelled or superseded on its channel before it starts is
+ * answered with an AbortError and never reaches Python.
  */
 export function serveWorker(tableName, initPhase = null) {
-  const queued = new Set();
-  const cancelled = new Set();
+  const waiting = []; // requests not started yet, in order
   let py = null;
-  let queue = Promise.resolve();
+  let busy = false;
 
   async function init({ pyodideURL, ...args }) {
     py = await startPython(pyodideURL, tableName);
@@ -124,28 +135,51 @@ export function serveWorker(tableName, initPhase = null) {
     return fn.callKwargs(defined(args));
   }
 
+  const abort = (id) => self.postMessage({ id, ok: false, error: { kind: "AbortError", message: "superseded" } });
+
+  async function drain() {
+    if (busy) return;
+    busy = true;
+    try {
+      while (waiting.length) {
+        await nextTask(); // cancels and newer requests sent meanwhile are in `waiting` now
+        const request = waiting.shift();
+        if (!request) break;
+        const { id, method, args } = request;
+        try {
+          const result = await handle(method, args);
+          self.postMessage({ id, ok: true, result }, [...transferables(result)]);
+        } catch (err) {
+          if (isFatal(err)) {
+            emit("fatal", { message: "Python suffered a fatal error and stopped." });
+            return;
+          }
+          self.postMessage({ id, ok: false, error: toError(err) });
+        }
+      }
+    } finally {
+      busy = false;
+    }
+  }
+
   self.onmessage = (e) => {
     const msg = e.data;
     if (msg.cancel !== undefined) {
-      if (queued.has(msg.cancel)) cancelled.add(msg.cancel);
+      const at = waiting.findIndex((r) => r.id === msg.cancel);
+      if (at >= 0) abort(waiting.splice(at, 1)[0].id);
       return;
     }
-    const { id, method, args } = msg;
-    queued.add(id);
-    queue = queue.then(async () => {
-      queued.delete(id);
-      if (cancelled.delete(id)) {
-        self.postMessage({ id, ok: false, error: { kind: "AbortError", message: "superseded" } });
-        return;
+    if (msg.channel) {
+      for (let i = waiting.length - 1; i >= 0; i--) {
+        if (waiting[i].channel === msg.channel) abort(waiting.splice(i, 1)[0].id);
       }
-      try {
-        const result = await handle(method, args);
-        self.postMessage({ id, ok: true, result }, [...transferables(result)]);
-      } catch (err) {
-        self.postMessage({ id, ok: false, error: toError(err) });
-      } finally {
-        cancelled.delete(id);
-      }
-    });
+    }
+    waiting.push(msg);
+    drain();
   };
+}
+
+/** Whether Pyodide can no longer run Python after `err` (its fatal_error() marks it so). */
+function isFatal(err) {
+  return err?.pyodide_fatal_error === true || /Pyodide already fatally failed/.test(String(err?.message ?? err));
 }

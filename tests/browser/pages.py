@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import io
+import time
 
 import numpy as np
 from PIL import Image
@@ -21,17 +22,29 @@ def random_image(height, width, channels, seed=0) -> np.ndarray:
     return rng.integers(0, 256, size=shape, dtype=np.uint8)
 
 
-def run_api(page, image: bytes, chain, **options):
-    """Call window.filterlab.run from Python; Float32Array pixels come back as numpy."""
+def run_api(page, image: bytes | None, chain, **options):
+    """Call window.filterlab.run from Python (``image=None`` keeps the current image);
+    Float32Array pixels come back as numpy."""
     result = page.evaluate(
         """async ([bytes, chain, options]) => {
-            const r = await window.filterlab.run({ image: new Uint8Array(bytes), chain, ...options });
+            const image = bytes === null ? undefined : new Uint8Array(bytes);
+            const r = await window.filterlab.run({ image, chain, ...options });
             if (r.pixels) r.pixels = Array.from(r.pixels);
             return r;
         }""",
-        [list(image), chain, options],
+        [None if image is None else list(image), chain, options],
     )
     if result.get("pixels") is not None:
         result["pixels"] = np.asarray(result["pixels"], np.float32).reshape(
             result["height"], result["width"], result["channels"])
     return result
+
+
+def settled_stats(page, timeout_s=180):
+    """window.filterlab.debug('stats') once the GPU worker's background compiles are done."""
+    deadline = time.monotonic() + timeout_s
+    while True:
+        stats = page.evaluate("() => window.filterlab.debug('stats')")
+        if stats["pendingCompiles"] == 0 or time.monotonic() > deadline:
+            return stats
+        page.wait_for_timeout(250)

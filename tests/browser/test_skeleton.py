@@ -56,7 +56,7 @@ def test_file_picker_runs_gpu_and_cpu_and_they_agree(open_app, tmp_path):
     assert _canvas_size(page, "canvas-cpu") == [23, 29]
     original = _canvas_pixels(page, "canvas-original")
     np.testing.assert_array_equal(original[..., :3], source)
-    assert "adapter" in page.get_by_test_id("status").inner_text()
+    assert "GPU adapter" in page.get_by_test_id("gpu-adapter").text_content()
     assert not page.errors
 
 
@@ -94,14 +94,16 @@ def test_without_webgpu_the_page_says_so_and_still_shows_the_cpu_result(open_app
     page = open_app(init_script="delete Navigator.prototype.gpu; delete WorkerNavigator.prototype?.gpu;")
     status = page.get_by_test_id("status")
     assert status.get_attribute("data-gpu") == "unavailable"
-    assert "WebGPU is not available" in status.inner_text()
+    assert "WebGPU is not available" in page.get_by_test_id("gpu-adapter").text_content()
     assert "CPU" in status.inner_text()
     source = random_image(16, 16, 1, seed=3)
     path = tmp_path / "gray.png"
     path.write_bytes(png_bytes(source))
     page.get_by_test_id("file-input").set_input_files(str(path))
     page.wait_for_function(
-        "() => document.querySelector('[data-testid=canvas-cpu]').width === 16", timeout=RESULT_TIMEOUT_MS)
+        "() => document.querySelector('[data-testid=verify-progress]').dataset.percent === '100'",
+        timeout=RESULT_TIMEOUT_MS)
+    assert _canvas_size(page, "canvas-cpu") == [16, 16]
     cpu = _canvas_pixels(page, "canvas-cpu")
     assert cpu[..., 3].min() == 255 and cpu[..., :3].max() > 0
     assert page.get_by_test_id("metric-max-abs-error").inner_text() == "–"

@@ -12,7 +12,14 @@ Data path
 3. **Present**: :class:`~filterlab.gpu.present.Presenter` draws the result on the worker's
    canvas; no readback.
 4. **Readback**, only on request: packed results (H×W×C float32) are copied through one
-   staging buffer per band into a preallocated NumPy array.
+   staging buffer per band into a preallocated NumPy array; or, for verification, rectangles
+   of the kept outputs are packed tile by tile (:meth:`Engine.read_regions`).
+
+Pipelines: a pass whose specialised pipeline (its kernel radius compiled in) is not ready yet
+runs on the shader's general pipeline, which reads the radius from its uniforms, while the
+specialised one and its neighbouring radii compile in the background. Nothing compiles on the
+way to the screen once the general pipelines are ready, which :meth:`Engine.prepare` starts
+as soon as the device exists.
 
 Timings come from timestamp queries when the device has ``timestamp-query``; otherwise the
 GPU time is the wall time from submit to ``onSubmittedWorkDone``, labelled as such.
@@ -81,11 +88,34 @@ class Engine:
         self.entries: dict[tuple[str, str], str] = {}  # benchmark variants (plan_chain)
         self.band_rows: int | None = None  # forces bands of this many rows (tests)
         self.fuse = True  # let a first row pass unpack the upload itself (Plan.fuse_unpack)
+        # Which pipelines serve a pass: "auto" (specialised when ready, else general),
+        # "general" or "specialised" (compiled while the run waits); tests force each.
+        self.pipelines = "auto"
+        self.kept: tuple[list[str], list] | None = None  # (buffers, bands) of the last keep run
+        self.runs = 0  # counts runs, so that readers of kept outputs can tell they are current
         self._cval_rows: set[int] = set()
+        self._prepared = False
         gpu.on_reset(self._forget_upload)
 
     def _forget_upload(self) -> None:
         self._uploaded = None
+        self._prepared = False
+        self.kept = None
+
+    def prepare(self) -> None:
+        """Compile in the background every pipeline a run may need before it knows its radii:
+        those without a radius, and the general pipelines of the shaders with one."""
+        self._prepared = True
+        for name, shader in shaders.SHADERS.items():
+            for entry in shader.entries:
+                if entry in shader.general.values():
+                    constants = {**shaders.workgroup_size(name, entry),
+                                 "RADIUS": planning.general_radius(name), "GENERAL": 1}
+                elif name in ("separable", "convolve"):
+                    continue  # specialised per radius: prepared as radii come into use
+                else:
+                    constants = shaders.workgroup_size(name, entry)
+                self.resources.prepare(name, entry, constants)
 
     # -- inputs -------------------------------------------------------------------------------
 
@@ -112,23 +142,29 @@ class Engine:
     # -- running ------------------------------------------------------------------------------
 
     async def run(self, steps: list[Step], *, readback: bool = False, stages: bool = False,
-                  present: bool = True) -> RunResult:
+                  present: bool = True, keep: str | None = None) -> RunResult:
         """Run `steps` on the loaded image.
 
         ``readback`` returns the result as H×W×C float32, ``stages`` the output of every
-        enabled step; ``present`` shows the result (on the canvas, or as 8-bit pixels).
+        enabled step; ``present`` shows the result (on the canvas, or as 8-bit pixels);
+        ``keep`` keeps outputs on the GPU for :meth:`read_regions`: ``"result"``, or
+        ``"stages"`` for every enabled step's.
         """
         if self._source is None:
             raise ValueError("No image is loaded.")
         t0 = time.perf_counter()
         device = await self.gpu.acquire()
+        if not self._prepared:
+            self.prepare()
         g = self.geometry
         bands = self.bands()
         canvas = present and self.presenter.mode == "canvas" and len(bands) == 1
         display = present and not canvas and self.presenter.mode != "none"
         plan = planning.plan_chain(steps, g, limits=self.gpu.limits, stages=stages,
                                    readback=readback, display=display, fuse=self.fuse,
-                                   entries=self.entries)
+                                   keep=keep == "stages", entries=self.entries)
+        self.runs += 1
+        self.kept = None
         self.resources.set_geometry((g, tuple(bands)))
         job = _Job(plan, bands, timings={"upload_ms": 0.0, "bands": len(bands)})
         try:
@@ -153,16 +189,94 @@ class Engine:
                     self.resources.set_geometry(None)
                     self._uploaded = None
                     raise
+            if canvas:  # the frame is ready when the GPU is: hand it on without waiting here
+                frame = self.presenter.frame()
             await device.queue.onSubmittedWorkDone()
             if job.query is None:
                 job.timings.update(gpu_ms=(time.perf_counter() - t_submit) * 1e3, gpu_clock="wall", passes=[])
             result = await self._collect(job)
             if canvas:
-                result.frame = self.presenter.frame()
+                result.frame = frame
+            if keep:
+                self.kept = (plan.kept if keep == "stages" and plan.kept else [plan.result], bands)
         finally:
             self._release(job)
         result.timings["total_ms"] = (time.perf_counter() - t0) * 1e3
         return result
+
+    async def read_regions(self, regions: list[tuple[int, int, int, int]]) -> list[list]:
+        """Read rectangles ``(y0, y1, x0, x1)`` of the outputs the last ``keep`` run kept.
+
+        Every region of every kept output is packed tightly (H×W×C float32, see
+        ``pack.wgsl``) into one buffer, in one submit, and read back with one ``mapAsync``.
+
+        Returns
+        -------
+        list of list of JS Float32Array
+            Per region, one array per kept output (every enabled step, or just the result),
+            each a fresh copy that JavaScript may transfer.
+        """
+        if self.kept is None:
+            raise ValueError("There is no kept GPU result to read; run the chain again.")
+        buffers, bands = self.kept
+        device = await self.gpu.acquire()
+        if self.kept is None:  # the device was lost while acquiring
+            raise ValueError("The GPU result was lost with the device; run the chain again.")
+        res, g = self.resources, self.geometry
+        info = shaders.info("pack")
+        pipeline = res.compute_pipeline("pack", "main", shaders.workgroup_size("pack", "main"))
+        passes, layout, offset = [], [], 0
+        for y0, y1, x0, x1 in regions:
+            sizes = []
+            for name in buffers:
+                for k, (b0, b1) in enumerate(bands):
+                    top, bottom = max(y0, b0), min(y1, b1)
+                    if top < bottom:
+                        uniforms = planning.pack_uniforms(g, x0, top - b0, offset + (top - y0) * (x1 - x0) * g.channels)
+                        passes.append((_name(name, k, bands), x1 - x0, bottom - top, uniforms))
+                size = (y1 - y0) * (x1 - x0) * g.channels
+                sizes.append((offset, size))
+                offset += size
+            layout.append(sizes)
+        out = res.buffer("regions", offset * 4, buffer_usage(*_STORAGE))
+        slot = 256  # minUniformBufferOffsetAlignment is at most 256
+        params = res.buffer("region params", len(passes) * slot, buffer_usage("UNIFORM", "COPY_DST"))
+        packed = bytearray(len(passes) * slot)
+        for i, (_, width, height, uniforms) in enumerate(passes):
+            packed[i * slot: i * slot + info.size] = info.pack({"width": width, "height": height, **uniforms})
+        staging = res.create_buffer(offset * 4, buffer_usage("MAP_READ", "COPY_DST"), "regions staging")
+        try:
+            self.gpu.push_scopes()
+            try:
+                device.queue.writeBuffer(params, 0, to_js(bytes(packed)))
+                encoder = device.createCommandEncoder()
+                compute = encoder.beginComputePass(js_object({"label": "read regions"}))
+                compute.setPipeline(pipeline)
+                for i, (source, width, height, _) in enumerate(passes):
+                    group = device.createBindGroup(js_object({
+                        "layout": pipeline.getBindGroupLayout(0),
+                        "entries": [
+                            {"binding": info.bindings["params"],
+                             "resource": {"buffer": params, "offset": i * slot, "size": info.size}},
+                            {"binding": info.bindings["src"], "resource": {"buffer": res.pooled(source)}},
+                            {"binding": info.bindings["dst"], "resource": {"buffer": out}},
+                        ]}))
+                    compute.setBindGroup(0, group)
+                    compute.dispatchWorkgroups(*shaders.dispatch_size("pack", "main", width, height))
+                compute.end()
+                encoder.copyBufferToBuffer(out, 0, staging, 0, offset * 4)
+                device.queue.submit(to_js([encoder.finish()]))
+            finally:
+                await self.gpu.pop_scopes("reading tiles back")
+            await staging.mapAsync(js.GPUMapMode.READ)
+            try:
+                mapped = staging.getMappedRange()
+                return [[js.Float32Array.new(mapped, start * 4, size).slice() for start, size in sizes]
+                        for sizes in layout]
+            finally:
+                staging.unmap()
+        finally:
+            res.destroy_buffer(staging)
 
     async def _upload(self, device, job: _Job) -> None:
         """Write the source image (per band) unless this device already holds it so banded."""
@@ -230,13 +344,14 @@ class Engine:
         width = self.geometry.width
         y0, y1 = bands[k]
         banded = len(bands) > 1
-        constants = p.pipeline_constants
         inputs = {binding: _name(buffer, k, bands) for binding, buffer in p.inputs.items()}
         if banded and shaders.reads_neighbours(p.shader):
-            constants["BAND_HALO"] = p.halo
+            constants = {**p.pipeline_constants, "BAND_HALO": p.halo}
             if p.halo:
                 inputs["src"] = self._stage_halo(device, encoder, n, p, k, bands)
-        pipeline = res.compute_pipeline(p.shader, p.entry, constants)
+            entry, pipeline = p.entry, res.compute_pipeline(p.shader, p.entry, constants)
+        else:
+            entry, constants, pipeline = self._pipeline(p)
         info = shaders.info(p.shader)
         slot = f"{n}.{k}" if banded else str(n)
         params_name = f"params{slot}"
@@ -251,7 +366,7 @@ class Engine:
                 device.queue.writeBuffer(weights, 0, to_js(p.weights.tobytes()))
             entries["weights"] = weights_name
         bound = sorted((info.bindings[binding], buffer) for binding, buffer in entries.items())
-        group = res.bind_group((p.shader, p.entry, tuple(sorted(constants.items()))), pipeline, bound)
+        group = res.bind_group((p.shader, entry, tuple(sorted(constants.items()))), pipeline, bound)
         descriptor = {"label": p.label}
         if job.query is not None:
             q = 2 * (n * len(bands) + k)
@@ -261,8 +376,27 @@ class Engine:
         compute = encoder.beginComputePass(js_object(descriptor))
         compute.setPipeline(pipeline)
         compute.setBindGroup(0, group)
-        compute.dispatchWorkgroups(*shaders.dispatch_size(p.shader, p.entry, width, y1 - y0))
+        compute.dispatchWorkgroups(*shaders.dispatch_size(p.shader, entry, width, y1 - y0))
         compute.end()
+
+    def _pipeline(self, p: planning.Pass) -> tuple[str, dict, object]:
+        """(entry, constants, pipeline) that run pass `p` now: its specialised pipeline if it
+        is ready (or the policy waits for it), else its shader's general one. Either way the
+        specialised pipeline and those of the neighbouring radii are queued to compile."""
+        res = self.resources
+        constants = p.pipeline_constants
+        general = p.general()
+        if general is None or self.pipelines == "specialised":
+            return p.entry, constants, res.compute_pipeline(p.shader, p.entry, constants)
+        for entry, variant in planning.neighbours(p, self.gpu.limits):
+            res.prepare(p.shader, entry, variant)
+        pipeline = None
+        if self.pipelines == "auto":
+            pipeline = res.compute_pipeline(p.shader, p.entry, constants, wait=False)
+        if pipeline is not None:
+            return p.entry, constants, pipeline
+        entry, constants = general
+        return entry, constants, res.compute_pipeline(p.shader, entry, constants)
 
     def _stage_halo(self, device, encoder, n: int, p: planning.Pass, k: int, bands) -> str:
         """Copy band ``k`` of the pass's ``src`` plus ``p.halo`` rows above and below into the

@@ -54,6 +54,9 @@ __all__ = [
     "plan",
     "plan_chain",
     "max_halo",
+    "general_radius",
+    "neighbours",
+    "pack_uniforms",
     "bands",
     "halo_copies",
 ]
@@ -131,6 +134,16 @@ class Pass:
         """Every override constant of the pass's pipeline (workgroup size included)."""
         return {**shaders.workgroup_size(self.shader, self.entry), **self.constants}
 
+    def general(self) -> tuple[str, dict] | None:
+        """The entry point and constants of the pipeline that serves this pass whatever its
+        radius (``GENERAL``, radius from the uniforms), or None if the pass has no radius."""
+        entry = shaders.SHADERS[self.shader].general.get(self.entry)
+        if entry is None:
+            return None
+        constants = {**shaders.workgroup_size(self.shader, entry), **self.constants,
+                     "RADIUS": general_radius(self.shader), "GENERAL": 1}
+        return entry, constants
+
 
 class Plan:
     """The passes of one run, and the logical buffers they use.
@@ -142,6 +155,8 @@ class Plan:
         Packed buffers (H×W×C float32) holding each enabled step's output, when asked for.
     readback : str or None
         The packed buffer holding the result, when asked for (the last stage's, if packed).
+    kept : list of str
+        With ``keep``: the working buffer holding each enabled step's output after the run.
     result : str
         The working buffer holding the chain's result.
     """
@@ -152,6 +167,7 @@ class Plan:
         self.entries = entries or {}
         self.passes: list[Pass] = []
         self.stages: list[str] = []
+        self.kept: list[str] = []
         self.readback: str | None = None
         self.result = ""
         self._free: list[str] = []
@@ -193,9 +209,8 @@ class Plan:
 
     def pack(self, src: str, name: str) -> str:
         """Add a pass narrowing ``src`` to the image's H×W×C float32 layout, to read back."""
-        self.add(f"pack {name}", "pack", uniforms={"channels": self.geometry.channels},
-                 inputs={"src": src}, output=("dst", name),
-                 bytes_per_pixel=4 * self.geometry.channels)
+        self.add(f"pack {name}", "pack", uniforms=pack_uniforms(self.geometry), inputs={"src": src},
+                 output=("dst", name), bytes_per_pixel=4 * self.geometry.channels)
         return name
 
     @property
@@ -220,6 +235,13 @@ class Plan:
         first.inputs = {"packed": unpack.inputs["packed"]}
         first.label += " (unpacking)"
         del self.passes[0]
+
+
+def pack_uniforms(geometry: Geometry, x0: int = 0, y0: int = 0, offset: int = 0) -> dict:
+    """Uniforms of a ``pack`` pass reading from (x0, y0) of a working image of `geometry` and
+    writing from float `offset` on; the region's width and height are the pass's own."""
+    return {"channels": geometry.channels, "stride": geometry.width, "x0": x0, "y0": y0,
+            "offset": offset}
 
 
 def _border(mode: str, cval: float) -> dict:
@@ -283,15 +305,15 @@ class StepPlan:
         geometry = self.plan.geometry
         image = {"channels": geometry.channels, "format": shaders.enum("FORMAT")[geometry.format]}
         x_radius, y_radius = len(row) // 2, len(column) // 2
-        self.neighbourhood("separable", mode, cval, uniforms=image, src=src, dst=tmp, halo=0,
-                           entry="along_x", constants={"RADIUS": x_radius}, weights=row,
-                           suffix=f"{suffix} x".strip())
+        self.neighbourhood("separable", mode, cval, uniforms={**image, "radius": x_radius},
+                           src=src, dst=tmp, halo=0, entry="along_x",
+                           constants={"RADIUS": x_radius}, weights=row, suffix=f"{suffix} x".strip())
         tiled = self.plan.fits("separable", "along_y", {"RADIUS": y_radius})
         second_cval = cval * float(np.sum(row, dtype=np.float64))
-        self.neighbourhood("separable", mode, second_cval, uniforms=image, src=tmp, dst=dst,
-                           halo=y_radius, entry="along_y" if tiled else "along_y_direct",
-                           constants={"RADIUS": y_radius}, weights=column,
-                           suffix=f"{suffix} y".strip())
+        self.neighbourhood("separable", mode, second_cval, uniforms={**image, "radius": y_radius},
+                           src=tmp, dst=dst, halo=y_radius,
+                           entry="along_y" if tiled else "along_y_direct",
+                           constants={"RADIUS": y_radius}, weights=column, suffix=f"{suffix} y".strip())
 
     def correlate(self, kernel, mode: str, cval: float) -> None:
         """Correlate with a 2-D kernel: two 1-D passes when it is rank 1 (the reference's rule,
@@ -307,8 +329,8 @@ class StepPlan:
         if not self.plan.fits("convolve", entry, constants):
             raise ValueError(f"a {kernel.shape[0]}×{kernel.shape[0]} kernel does not fit this "
                              "GPU's workgroup memory")
-        self.neighbourhood("convolve", mode, cval, entry=entry, constants=constants,
-                           weights=kernel.astype(np.float32).ravel(), halo=radius)
+        self.neighbourhood("convolve", mode, cval, uniforms={"radius": radius}, entry=entry,
+                           constants=constants, weights=kernel.astype(np.float32).ravel(), halo=radius)
 
 
 _PLANS: dict[str, Callable[[StepPlan, dict], None]] = {}
@@ -326,6 +348,36 @@ def plan(op: str):
         return function
 
     return register
+
+
+def neighbours(p: Pass, limits: dict, spread: int = 2) -> list[tuple[str, dict]]:
+    """(entry, constants) of the specialised pipelines for the radii around pass `p`'s: the
+    ones a slider is likely to reach next, worth compiling before it does. A radius whose
+    tile does not fit the device's workgroup memory takes the entry its shader falls back to.
+
+    Examples
+    --------
+    >>> from filterlab.chain import validate
+    >>> steps = validate([{"op": "box_blur", "params": {"size": 3}}])
+    >>> last = plan_chain(steps, Geometry(8, 8, 1, "unorm8"), limits=MIN_LIMITS).passes[-1]
+    >>> [c["RADIUS"] for _, c in neighbours(last, MIN_LIMITS)]
+    [0, 2, 3]
+    """
+    radius = p.constants.get("RADIUS")
+    if radius is None:
+        return []
+    limit = {**MIN_LIMITS, **limits}["maxComputeWorkgroupStorageSize"]
+    fallback = shaders.SHADERS[p.shader].general.get(p.entry, p.entry)
+    out = []
+    for r in range(max(0, radius - spread), min(general_radius(p.shader), radius + spread) + 1):
+        if r == radius:
+            continue
+        constants = {**p.constants, "RADIUS": r}
+        entry = p.entry
+        if shaders.workgroup_bytes(p.shader, entry, constants) > limit:
+            entry = fallback
+        out.append((entry, {**shaders.workgroup_size(p.shader, entry), **constants}))
+    return out
 
 
 def registered() -> set[str]:
@@ -390,7 +442,7 @@ def _laplacian_of_gaussian(b: StepPlan, p: dict) -> None:
 
 def plan_chain(steps, geometry: Geometry, *, limits: dict, stages: bool = False,
                readback: bool = False, display: bool = False, fuse: bool = True,
-               entries: dict | None = None) -> Plan:
+               keep: bool = False, entries: dict | None = None) -> Plan:
     """The passes that run the enabled `steps` on an uploaded image.
 
     Parameters
@@ -409,6 +461,9 @@ def plan_chain(steps, geometry: Geometry, *, limits: dict, stages: bool = False,
         Convert the result to 8-bit RGBA in the ``display`` buffer.
     fuse : bool
         Let a first row pass unpack the upload itself (:meth:`Plan.fuse_unpack`).
+    keep : bool
+        Keep every step's output in its own working buffer after the run (``Plan.kept``), so
+        that regions of each can be read back later (verification of every stage).
     entries : dict, optional
         ``{(shader, entry): other entry}``: benchmark variants.
     """
@@ -427,8 +482,11 @@ def plan_chain(steps, geometry: Geometry, *, limits: dict, stages: bool = False,
             raise ValueError(f"the GPU engine has no plan for operation {step.op!r}") from None
         function(builder, step.params)
         builder.finish()
-        plan_.release(current)
+        if not (keep and plan_.kept):
+            plan_.release(current)
         current = out
+        if keep:
+            plan_.kept.append(current)
         if stages:
             plan_.stages.append(plan_.pack(current, f"stage{i}"))
     if fuse:
@@ -447,7 +505,9 @@ def plan_chain(steps, geometry: Geometry, *, limits: dict, stages: bool = False,
 
 def _corners(op):
     """Every corner of an operation's parameter box: numbers at their min and max, every
-    choice, and the largest kernel."""
+    choice, and the largest kernels, rank 1 (one centre tap) and not (an X of taps)."""
+    centre = kernels.identity(kernels.MAX_SIZE)
+    cross = np.eye(kernels.MAX_SIZE) + np.eye(kernels.MAX_SIZE)[::-1]
     options = []
     for param in op.params:
         if param.kind in ("float", "int"):
@@ -455,29 +515,40 @@ def _corners(op):
         elif param.kind == "choice":
             options.append(param.choices)
         else:
-            options.append((kernels.identity(kernels.MAX_SIZE).tolist(),))
+            options.append((centre.tolist(), cross.tolist()))
     names = [param.name for param in op.params]
     for values in itertools.product(*options):
         yield dict(zip(names, values))
 
 
 @functools.lru_cache(maxsize=None)
-def max_halo() -> int:
-    """The most rows any pass of any catalog operation reads above or below a pixel.
+def _corner_passes() -> tuple[Pass, ...]:
+    """The passes of every operation planned at every corner of its parameter ranges.
 
-    Computed by planning every operation at every corner of its parameter ranges: halos grow
-    with each numeric parameter (radii are non-decreasing in sigma, truncate and size), so
-    the corners bound them. A test checks this against parameters drawn inside the ranges.
+    Radii and halos grow with each numeric parameter (sigma, truncate, size), so these passes
+    bound them; a test checks the bounds against parameters drawn inside the ranges.
     """
     geometry = Geometry(1, 1, 4, "float32")
-    worst = 0
+    passes = []
     for op in OPS.values():
         for params in _corners(op):
             plan_ = Plan(geometry, MIN_LIMITS)
-            builder = StepPlan(plan_, op.name, "work0", "work1")
-            _PLANS[op.name](builder, params)
-            worst = max(worst, *(p.halo for p in plan_.passes))
-    return worst
+            _PLANS[op.name](StepPlan(plan_, op.name, "work0", "work1"), params)
+            passes += plan_.passes
+    return tuple(passes)
+
+
+@functools.lru_cache(maxsize=None)
+def max_halo() -> int:
+    """The most rows any pass of any catalog operation reads above or below a pixel."""
+    return max(p.halo for p in _corner_passes())
+
+
+@functools.lru_cache(maxsize=None)
+def general_radius(shader: str) -> int:
+    """The largest kernel radius any catalog operation gives `shader`: the ``RADIUS`` its
+    general pipelines are compiled with."""
+    return max(p.constants.get("RADIUS", 0) for p in _corner_passes() if p.shader == shader)
 
 
 def bands(width: int, height: int, limits: dict, *, rows: int | None = None) -> list[tuple[int, int]]:

@@ -2,6 +2,10 @@
 
 * Shader modules and pipelines are cached per (shader, entry point, override constants) for
   the life of the device. The WGSL text comes from :func:`filterlab.gpu.shaders.source`.
+  :meth:`Resources.prepare` compiles pipelines in the background
+  (``createComputePipelineAsync``), a few at a time, so that a new kernel radius never
+  compiles on the way to the screen; :attr:`Resources.blocking_compiles` counts the pipelines
+  that were compiled while a run waited.
 * Buffers are pooled per image geometry. :meth:`Resources.set_geometry` destroys the pool when
   the image or its banding changes; :meth:`Resources.reset` drops everything after a device
   loss.
@@ -11,10 +15,21 @@
 
 from __future__ import annotations
 
+import asyncio
+import collections
 from typing import Any
+
+from pyodide.ffi import JsException
 
 from . import shaders
 from .device import GPUDevice, js_object
+
+# Background compiles in flight at once: enough to keep the GPU process busy, few enough that
+# a software adapter's compiles do not starve the page.
+_COMPILES_IN_FLIGHT = 2
+# Speculative compiles waiting at most; older ones are dropped for newer (the slider has moved
+# on). Urgent ones, that a run is waiting for, are never dropped.
+_SPECULATIVE_QUEUE = 8
 
 
 class Resources:
@@ -27,12 +42,27 @@ class Resources:
         self._pool: dict[str, Any] = {}
         self._bind_groups: dict[tuple, Any] = {}
         self._geometry: tuple | None = None
+        # key -> (name, entry, constants, urgent), urgent ones first
+        self._queue: collections.OrderedDict = collections.OrderedDict()
+        self._compiling: set[tuple] = set()
+        self._generation = 0  # bumped by reset: compiles for a lost device are dropped
         self.live_buffers = 0
+        self.blocking_compiles = 0
         gpu.on_reset(self.reset)
 
     @property
     def pipeline_count(self) -> int:
         return len(self._pipelines)
+
+    @property
+    def cached(self) -> int:
+        """Pipelines and bind groups held for reuse: each is one JS value Python keeps."""
+        return len(self._pipelines) + len(self._bind_groups)
+
+    @property
+    def pending_compiles(self) -> int:
+        """Pipelines queued or compiling in the background."""
+        return len(self._queue) + len(self._compiling)
 
     @property
     def device(self):
@@ -47,15 +77,64 @@ class Resources:
             )
         return self._modules[name]
 
-    def compute_pipeline(self, name: str, entry: str, constants: dict[str, int]):
-        key = ("compute", name, entry, tuple(sorted(constants.items())))
+    def _descriptor(self, name: str, entry: str, constants: dict[str, int]):
+        return js_object({
+            "label": f"{name}.{entry} {constants}",
+            "layout": "auto",
+            "compute": {"module": self.module(name), "entryPoint": entry, "constants": constants},
+        })
+
+    @staticmethod
+    def _key(name: str, entry: str, constants: dict[str, int]) -> tuple:
+        return ("compute", name, entry, tuple(sorted(constants.items())))
+
+    def compute_pipeline(self, name: str, entry: str, constants: dict[str, int], *, wait: bool = True):
+        """The pipeline, compiled now if it is not ready; with ``wait=False``, None instead
+        (and the pipeline is queued to compile in the background)."""
+        key = self._key(name, entry, constants)
         if key not in self._pipelines:
-            self._pipelines[key] = self.device.createComputePipeline(js_object({
-                "label": f"{name}.{entry} {constants}",
-                "layout": "auto",
-                "compute": {"module": self.module(name), "entryPoint": entry, "constants": constants},
-            }))
+            if not wait:
+                self.prepare(name, entry, constants, urgent=True)
+                return None
+            self.blocking_compiles += 1
+            self._pipelines[key] = self.device.createComputePipeline(self._descriptor(name, entry, constants))
         return self._pipelines[key]
+
+    def prepare(self, name: str, entry: str, constants: dict[str, int], *, urgent: bool = False) -> None:
+        """Compile a pipeline in the background unless it exists or is on its way; `urgent`
+        ones (a run is waiting for them) go before speculative ones."""
+        key = self._key(name, entry, constants)
+        if key in self._pipelines or key in self._compiling:
+            return
+        self._queue.setdefault(key, (name, entry, dict(constants), urgent))
+        if urgent:
+            self._queue[key] = (name, entry, dict(constants), True)
+            self._queue.move_to_end(key, last=False)
+        speculative = [k for k, job in self._queue.items() if not job[3]]
+        for stale in speculative[:-_SPECULATIVE_QUEUE]:
+            del self._queue[stale]
+        self._pump()
+
+    def _pump(self) -> None:
+        while self._queue and len(self._compiling) < _COMPILES_IN_FLIGHT and self.device is not None:
+            key, (name, entry, constants, _) = self._queue.popitem(last=False)
+            if key in self._pipelines:
+                continue
+            self._compiling.add(key)
+            promise = self.device.createComputePipelineAsync(self._descriptor(name, entry, constants))
+            asyncio.ensure_future(self._finish(key, promise, self._generation))
+
+    async def _finish(self, key: tuple, promise, generation: int) -> None:
+        try:
+            pipeline = await promise
+        except JsException:
+            pipeline = None  # compiled again when a run needs it, inside its error scope
+        if generation != self._generation:
+            return  # the device was lost meanwhile
+        self._compiling.discard(key)
+        if pipeline is not None:
+            self._pipelines.setdefault(key, pipeline)
+        self._pump()
 
     def render_pipeline(self, name: str, format: str):
         key = ("render", name, format)
@@ -130,6 +209,9 @@ class Resources:
         self._pool.clear()
         self._pipelines.clear()
         self._modules.clear()
+        self._queue.clear()
+        self._compiling.clear()
+        self._generation += 1
         self._geometry = None
 
 

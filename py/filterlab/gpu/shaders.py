@@ -65,15 +65,25 @@ class Shader:
         ``{entry point: workgroup size}``, a tuple ``(WG_X,)`` or ``(WG_X, WG_Y)``, passed to
         the shader as its ``WG_X`` and ``WG_Y`` override constants. A workgroup covers
         ``WG_X × WG_Y`` output pixels. Render shaders have no compute entries.
+    general : dict
+        For shaders whose kernel radius is an override constant (``RADIUS``): the entry point
+        that serves every radius when compiled with ``GENERAL`` (it reads ``params.radius``),
+        for each entry point. Such a pipeline stands in while the one specialised for a new
+        radius compiles.
     """
 
     preludes: tuple[str, ...]
     entries: dict[str, tuple[int, ...]]
+    general: dict[str, str] = dataclasses.field(default_factory=dict)
 
 
 #: The manifest: every shader file, its preludes and its compute entry points.
 SHADERS: dict[str, Shader] = {
-    "convolve": Shader(("border", "image"), {"tiled": (16, 16), "rows": (16, 16)}),
+    "convolve": Shader(
+        ("border", "image"),
+        {"tiled": (16, 16), "rows": (16, 16)},
+        general={"tiled": "rows", "rows": "rows"},
+    ),
     "separable": Shader(
         ("border", "image", "packed"),
         {
@@ -82,6 +92,13 @@ SHADERS: dict[str, Shader] = {
             "along_x_direct": (128,),
             "along_y": (16, 16),
             "along_y_direct": (128,),
+        },
+        general={
+            "along_x": "along_x",
+            "along_x_packed": "along_x_packed",
+            "along_x_direct": "along_x_direct",
+            "along_y": "along_y_direct",  # the tile of the largest radius would not fit
+            "along_y_direct": "along_y_direct",
         },
     ),
     "edges": Shader(("border", "image"), {"main": (16, 16)}),

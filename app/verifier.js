@@ -1,0 +1,190 @@
+// Verification: the GPU's result checked against the NumPy reference, tile by tile, by the
+// reference pool, on the page's schedule:
+//   1. verify_start: the GPU worker runs the chain once more, keeping its outputs on the GPU,
+//      and cuts the image into tiles, the first verdict's tiles first (edges, corners and a
+//      sample spread over the image);
+//   2. verify_read, a group at a time: the GPU's output for those tiles, read back per tile,
+//      with the source pixels each tile needs (so no worker holds a whole image);
+//   3. check_tile in the idlest reference worker: the reference for the tile and its partial
+//      metrics; the GPU worker combines partial metrics into metrics (compare.combine).
+// Tiles are read only as fast as the pool takes them. Aborting the signal stops everything
+// within one tile's time: queued tiles never start.
+import { isAbort } from "./bridge.js";
+
+const PER_WORKER = 2; // tiles queued at a worker: one computing, one ready to start
+const PROGRESS_MS = 100; // how often partial metrics are combined while tiles arrive
+const RETRIES = 2; // a tile whose worker died is read again, this many times at most
+
+export class Verifier {
+  /** @param {import("./bridge.js").WorkerClient} gpu  @param {import("./pool.js").ReferencePool} pool */
+  constructor(gpu, pool) {
+    this.gpu = gpu;
+    this.pool = pool;
+  }
+
+  /**
+   * Verify `chain` on the current image.
+   *
+   * Callbacks: `onStart(job)` with the tiles; `onTile({ tile, preview, error })` as each tile
+   * is verified; `onProgress({ done, fraction, first, metrics, stages })` in order, the last
+   * one at fraction 1. `first` is true from the first verdict on (every first-verdict tile
+   * done).
+   *
+   * Resolves with `{ metrics, stages, tiles, referenceMs, wallMs, pixels? }`: `metrics` of the
+   * final output (null without a GPU), `stages` the metrics of every enabled step (when asked),
+   * `referenceMs` the reference's compute time summed over tiles, `pixels` the reference
+   * result (H×W×C float32) when asked.
+   */
+  async run({ chain, stages = false, tol, pixels = false }, { signal, onStart, onTile, onProgress } = {}) {
+    const started = performance.now();
+    await abortable(this.pool.ready, signal);
+    const job = await this.gpu.call("verify_start", { chain, stages, workers: this.pool.size },
+      { signal, channel: "verify" });
+    onStart?.(job);
+    const { tiles, width, height, channels } = job;
+    const area = (t) => (t[1] - t[0]) * (t[3] - t[2]);
+    const totalArea = width * height;
+    const firstCount = tiles.filter((t) => t[4]).length;
+    const partials = Array.from({ length: job.gpu ? job.outputs : 0 }, () => []);
+    const cpuPixels = pixels ? new Float32Array(totalArea * channels) : null;
+    const retries = new Map();
+    const redo = [];
+    const backlog = [];
+    let next = 0;
+    let reading = 0;
+    let done = 0;
+    let doneArea = 0;
+    let firstDone = 0;
+    let referenceMs = 0;
+    let lastProgress = 0;
+    let combining = null;
+
+    const combineAll = () => Promise.all(partials.map((list) =>
+      this.gpu.call("combine", { partials: list, tol }, { signal })));
+
+    return new Promise((resolve, reject) => {
+      let settled = false;
+      const fail = (err) => {
+        if (settled) return;
+        settled = true;
+        reject(err);
+      };
+      signal?.addEventListener("abort", () => fail(new DOMException("superseded", "AbortError")), { once: true });
+
+      const progress = async (force) => {
+        const now = performance.now();
+        if (!force && (combining || now - lastProgress < PROGRESS_MS)) return;
+        lastProgress = now;
+        const first = firstDone === firstCount;
+        const snapshot = { done, fraction: doneArea / totalArea, first };
+        combining = partials.length ? combineAll() : Promise.resolve([]);
+        const combined = await combining;
+        combining = null;
+        if (settled) return;
+        snapshot.metrics = combined.length ? combined[combined.length - 1] : null;
+        snapshot.stages = stages && combined.length ? combined : null;
+        onProgress?.(snapshot);
+        return snapshot;
+      };
+
+      const finished = async () => {
+        try {
+          await combining;
+          const last = await progress(true);
+          if (settled) return;
+          settled = true;
+          resolve({
+            metrics: last.metrics, stages: last.stages, tiles: tiles.length, referenceMs,
+            wallMs: performance.now() - started, pixels: cpuPixels,
+          });
+        } catch (err) {
+          fail(err);
+        }
+      };
+
+      const checked = (slot, record, result) => {
+        slot.outstanding--;
+        const tile = tiles[record.index];
+        done++;
+        doneArea += area(tile);
+        if (tile[4]) firstDone++;
+        referenceMs += result.ms;
+        result.partials.forEach((p, k) => partials[k].push(p));
+        if (cpuPixels) place(cpuPixels, result.pixels, tile, width, channels);
+        onTile?.({ tile, preview: result.preview, error: result.error ?? null });
+        if (done === tiles.length) {
+          finished();
+          return;
+        }
+        const firstNow = tile[4] && firstDone === firstCount;
+        progress(firstNow).catch(fail);
+        pump();
+      };
+
+      const lost = (slot, record, err) => {
+        slot.outstanding--;
+        if (settled) return;
+        if (isAbort(err)) return;
+        const count = (retries.get(record.index) ?? 0) + 1;
+        if (err.name !== "WorkerCrashed" || count > RETRIES) {
+          fail(err);
+          return;
+        }
+        retries.set(record.index, count); // its pixels went with the worker: read it again
+        redo.push(record.index);
+        pump();
+      };
+
+      const dispatch = () => {
+        while (backlog.length) {
+          const slot = this.pool.idlest(PER_WORKER);
+          if (!slot) return;
+          const record = backlog.shift();
+          slot.outstanding++;
+          const transfer = [record.rows.buffer, record.cols.buffer, record.block.buffer,
+            ...record.gpu.map((a) => a.buffer)];
+          slot.client.call("check_tile", {
+            chain, height, width, channels, tile: tiles[record.index], rows: record.rows,
+            cols: record.cols, block: record.block, gpu: record.gpu, tol, stages, pixels,
+          }, { signal, transfer })
+            .then((result) => checked(slot, record, result), (err) => lost(slot, record, err));
+        }
+      };
+
+      const pump = () => {
+        if (settled) return;
+        dispatch();
+        const room = this.pool.readyCount * PER_WORKER
+          - this.pool.workers.reduce((n, s) => n + (s?.ready ? s.outstanding : 0), 0) - backlog.length;
+        if (reading || room <= 0 || (next >= tiles.length && !redo.length)) return;
+        const indices = redo.splice(0, room);
+        while (indices.length < room && next < tiles.length) indices.push(next++);
+        reading++;
+        this.gpu.call("verify_read", { job: job.job, tiles: indices }, { signal })
+          .then((records) => {
+            reading--;
+            backlog.push(...records);
+            pump();
+          }, fail);
+      };
+
+      pump();
+    });
+  }
+}
+
+/** Copy a tile's H×W×C values into the whole image's array. */
+function place(image, values, [y0, y1, x0, x1], width, channels) {
+  const row = (x1 - x0) * channels;
+  for (let y = y0; y < y1; y++) {
+    image.set(values.subarray((y - y0) * row, (y - y0 + 1) * row), (y * width + x0) * channels);
+  }
+}
+
+function abortable(promise, signal) {
+  if (!signal) return promise;
+  return Promise.race([promise, new Promise((_, reject) => {
+    if (signal.aborted) reject(new DOMException("superseded", "AbortError"));
+    signal.addEventListener("abort", () => reject(new DOMException("superseded", "AbortError")), { once: true });
+  })]);
+}
