@@ -15,7 +15,7 @@ import json
 import os
 import sys
 
-from . import catalog, chain, imageio
+from . import catalog, chain, imageio, kernels
 
 __all__ = ["main"]
 
@@ -88,7 +88,10 @@ def _format_param(param):
         values = "|".join(str(c) for c in param.choices)
         detail = f"one of {values}"
     elif param.kind == "kernel":
-        detail = "square kernel, odd size 1..31"
+        detail = (
+            f"square kernel, odd size 1..{kernels.MAX_SIZE}, "
+            f"values within ±{kernels.MAX_VALUE:,.0f}"
+        )
     else:
         detail = f"{param.kind} {param.min:g}..{param.max:g}"
         if param.step is not None:
