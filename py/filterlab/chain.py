@@ -53,6 +53,7 @@ import numpy as np
 from . import _tiles, kernels
 from ._checks import integer, is_real, real, show
 from .catalog import OPS
+from .imageio import as_image
 
 __all__ = [
     "ChainError",
@@ -374,12 +375,27 @@ def apply(image, chain):
     >>> apply(image, [{"op": "gaussian_blur", "params": {"sigma": 1.0}}]).shape
     (4, 4, 3)
     """
-    steps = validate(chain)
-    colour, alpha, was_2d = _tiles.split(image)
-    for step in steps:
-        if step.enabled:
-            colour = _tiles.run(colour, OPS[step.op].stencil(step.params))
-    return _tiles.join(colour, alpha, was_2d)
+    stencils = [OPS[step.op].stencil(step.params) for step in validate(chain) if step.enabled]
+    array, was_2d = as_image(image)
+    channels = array.shape[2]
+    colours = channels - 1 if channels in (2, 4) else channels
+    result = np.empty(array.shape, np.float32)
+    result[:, :, colours:] = array[:, :, colours:]  # alpha, carried through
+    source = array[:, :, :colours]
+    if source.dtype != np.float32:
+        source = source.astype(np.float32)  # the reference starts from float32 values
+    # Steps write alternately into a spare image and the result's colour channels, ordered so
+    # that the last one writes the result: the result and one spare are all that is allocated
+    # (a browser worker must hold the input, the result and the GPU's result at once).
+    targets = [result[:, :, :colours]]
+    if len(stencils) > 1:
+        targets.append(np.empty(source.shape, np.float32))
+    if not stencils:
+        targets[0][...] = source
+    for index, stencil in enumerate(stencils):
+        out = targets[(len(stencils) - 1 - index) % 2]
+        source = _tiles.run(source, stencil, out=out)
+    return result[:, :, 0] if was_2d else result
 
 
 def to_json(chain, *, indent=None):

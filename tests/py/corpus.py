@@ -93,21 +93,26 @@ def _opened(path: Path):
 def browser_subset(files: list[str]) -> list[str]:
     """The files that stand for the corpus in the browser.
 
-    Every crash, out-of-memory, timeout and bomb case (by Pillow's names for them), plus the
-    smallest file of every mode and of every format family: Pillow's format where Pillow can
-    open the file at all, its extension otherwise.
+    Every crash, out-of-memory, timeout and bomb case (by Pillow's names for them), the
+    smallest file of every format family (Pillow's format where Pillow can open the file at
+    all, its extension otherwise), and the smallest file of every mode, in a format Filter
+    Lab accepts where the corpus has one.
     """
+    from filterlab import imageio
+
     root = corpus_dir()
-    picked = {name for name in files if _HOSTILE.search(name)}
-    smallest = {}
-    for name in sorted(files, key=lambda name: ((root / name).stat().st_size, name)):
-        opened = _opened(root / name)
-        keys = [("family", Path(name).suffix.lower() or "(none)")]
-        if opened:
-            keys = [("family", opened[0]), ("mode", opened[1])]
-        for key in keys:
-            smallest.setdefault(key, name)
-    return sorted(picked | set(smallest.values()))
+    accepted = {*imageio.FORMATS, "MPO"}  # Pillow calls some JPEG files MPO
+    opened = {name: _opened(root / name) for name in files}
+    by_size = sorted(files, key=lambda name: ((root / name).stat().st_size, name))
+    families, modes = {}, {}
+    for name in by_size:
+        family = opened[name][0] if opened[name] else Path(name).suffix.lower() or "(none)"
+        families.setdefault(family, name)
+    readable = [name for name in by_size if opened[name]]
+    for name in sorted(readable, key=lambda name: opened[name][0] not in accepted):  # stable
+        modes.setdefault(opened[name][1], name)
+    hostile = {name for name in files if _HOSTILE.search(name)}
+    return sorted(hostile | set(families.values()) | set(modes.values()))
 
 
 # -- bulk runs in a separate process --------------------------------------------------------

@@ -4,8 +4,9 @@ import zlib
 
 import numpy as np
 import pytest
-from filterlab import catalog, chain, reference
+from filterlab import _tiles, catalog, chain, reference
 from filterlab.chain import ChainError, Step
+from memory import peak_bytes
 
 KNOWN = ", ".join(catalog.OPS)
 
@@ -379,3 +380,44 @@ def test_huge_integers_for_integer_parameters():
         "step 1 (convolve): kernel row 1, column 1 must be a finite number; the value given is "
         "too large"
     )
+
+
+def _split_run_join(image, steps):
+    """The reference chain step by step, each step a new image: the oracle for apply."""
+    colour, alpha, was_2d = _tiles.split(image)
+    for step in chain.validate(steps):
+        if step.enabled:
+            colour = _tiles.run(colour, catalog.OPS[step.op].stencil(step.params))
+    return _tiles.join(colour, alpha, was_2d)
+
+
+STEPS = [
+    {"op": "gaussian_blur", "params": {"sigma": 1.5, "mode": "wrap"}},
+    {"op": "laplace", "enabled": False},
+    {"op": "edges", "params": {"output": "x"}},
+    {"op": "box_blur", "params": {"size": 5, "mode": "constant", "cval": 0.25}},
+]
+
+
+@pytest.mark.parametrize("count", [0, 1, 2, 3, 4])
+@pytest.mark.parametrize("shape, dtype", [((13, 11, 4), np.float32), ((13, 11), np.float32),
+                                          ((9, 12, 2), np.float64), ((9, 12, 3), np.uint8)])
+def test_apply_in_place_equals_a_new_image_per_step(count, shape, dtype):
+    image = (np.random.default_rng(count).random(shape) * (255 if dtype == np.uint8 else 1))
+    image = image.astype(dtype)
+    got = chain.apply(image, STEPS[:count])
+    expected = _split_run_join(image, STEPS[:count])
+    assert got.dtype == np.float32 and got.shape == expected.shape
+    np.testing.assert_array_equal(got, expected)
+
+
+def test_apply_allocates_the_result_and_one_spare():
+    image = np.random.default_rng(2).random((1024, 256, 4), dtype=np.float32)  # 4 MiB
+    colour, out = image[:, :, :3].copy(), np.empty((1024, 256, 3), np.float32)
+    # What one step needs beyond its input and output: the tile engine's bands and tiles.
+    working = max(
+        peak_bytes(_tiles.run, colour, catalog.OPS[step.op].stencil(step.params), out)
+        for step in chain.validate(STEPS) if step.enabled
+    )
+    result, spare = image.nbytes, colour.nbytes
+    assert peak_bytes(chain.apply, image, STEPS) <= result + spare + working + 65536

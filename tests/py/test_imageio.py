@@ -3,7 +3,6 @@
 import io
 import lzma
 import struct
-import tracemalloc
 import zlib
 
 import cv2
@@ -11,6 +10,7 @@ import numpy as np
 import pytest
 from filterlab import imageio
 from filterlab.imageio import ImageDecodeError
+from memory import peak_bytes
 from PIL import Image, ImageFile
 
 UNSUPPORTED = "The file is not a supported image (PNG, JPEG, WebP, GIF, BMP or TIFF)."
@@ -737,27 +737,15 @@ def test_png16_rows_in_blocks(channels):
     np.testing.assert_array_equal(samples, whole_image_quantise(values, 16))
 
 
-def peak_traced(function, *args):
-    """Peak bytes allocated (NumPy arrays and Python objects) while `function` runs."""
-    tracemalloc.start()
-    try:
-        tracemalloc.reset_peak()
-        base = tracemalloc.get_traced_memory()[0]
-        function(*args)
-        return tracemalloc.get_traced_memory()[1] - base
-    finally:
-        tracemalloc.stop()
-
-
 def test_encoders_make_no_whole_image_float64():
     values = np.random.default_rng(12).random((1024, 1024, 4), dtype=np.float32)  # 16 MiB
     quarter = values.size * 8 // 4  # a quarter of a whole-image float64 copy
-    assert peak_traced(imageio.to_rgba8, values) < values.size + quarter
-    assert peak_traced(imageio.quantise, values, 16) < values.size * 2 + quarter
-    assert peak_traced(imageio.encode_png, values) < values.size + quarter
+    assert peak_bytes(imageio.to_rgba8, values) < values.size + quarter
+    assert peak_bytes(imageio.quantise, values, 16) < values.size * 2 + quarter
+    assert peak_bytes(imageio.encode_png, values) < values.size + quarter
     # Random samples do not compress: the file is as large as its samples, held twice at the
     # end (its chunks, and the joined bytes).
-    assert peak_traced(lambda: imageio.encode_png(values, bits=16)) < values.size * 4 + quarter
+    assert peak_bytes(lambda: imageio.encode_png(values, bits=16)) < values.size * 4 + quarter
 
 
 def test_decoding_makes_no_whole_image_intermediate():
@@ -766,6 +754,6 @@ def test_decoding_makes_no_whole_image_intermediate():
     data = save(image, "PNG", compress_level=1)
     native = pixels.size  # the result: 1024 × 1024 × 3 bytes
     blocks = 4 * imageio._BLOCK * 3  # a few row blocks in flight
-    assert peak_traced(imageio.decode, data) < len(data) + native + blocks
+    assert peak_bytes(imageio.decode, data) < len(data) + native + blocks
     oriented = with_orientation(pixels, 6, "PNG")  # rotated after Pillow's copy is freed
-    assert peak_traced(imageio.decode, oriented) < len(oriented) + 2 * native + blocks
+    assert peak_bytes(imageio.decode, oriented) < len(oriented) + 2 * native + blocks
