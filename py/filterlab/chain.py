@@ -27,7 +27,7 @@ whole worker, not just the call):
   kernel and a kernel row;
 * a chain has at most :data:`MAX_STEPS` steps, and a kernel at most
   :data:`filterlab.kernels.MAX_SIZE` rows; both are checked before their items are;
-* a URL token is at most :data:`MAX_URL_LENGTH` characters and expands to at most 1 MB.
+* a URL token is at most :data:`MAX_URL_LENGTH` characters and expands to at most 1 MiB.
 
 Integers longer than any float (more than 309 digits) are never converted to text, so no
 message depends on Python's limit on long integers.

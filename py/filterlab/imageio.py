@@ -390,7 +390,7 @@ def _failure(exc):
     if isinstance(exc, (Image.DecompressionBombError, Image.DecompressionBombWarning)):
         return _bomb(exc)
     if isinstance(exc, MemoryError):
-        return ImageDecodeError("There is not enough memory to decode this image.")
+        return ImageDecodeError("There is not enough memory to decode this image; try a smaller one.")
     if isinstance(exc, (EOFError, struct.error)):
         return ImageDecodeError(_TRUNCATED)
     text = str(exc).lower()
@@ -448,7 +448,7 @@ def decode(data, *, max_pixels=None):
           declares a size or position out of range", "its image data could not be decoded")
         * ``The image holds compressed data that expands beyond the size limit.``
         * ``This BMP file uses a variant (...) that the decoder does not support.``
-        * ``There is not enough memory to decode this image.``
+        * ``There is not enough memory to decode this image; try a smaller one.``
 
     Examples
     --------

@@ -230,7 +230,7 @@ def assert_plain(message):
         (OSError("Unsupported BMP header type (52)"),
          "This BMP file uses a variant (header version, bit depth, bit fields or compression) "
          "that the decoder does not support."),
-        (MemoryError(), "There is not enough memory to decode this image."),
+        (MemoryError(), "There is not enough memory to decode this image; try a smaller one."),
         (Image.DecompressionBombError("Image size (4365000000 pixels) exceeds limit of "
                                       "214748364 pixels, could be decompression bomb DOS attack."),
          "The image's frames cover 4,365 MP; the limit is 107 MP."),
