@@ -100,9 +100,9 @@ def _held_stderr():
     """Hold back what is written to file descriptor 2 and what Python warns, for the block.
 
     Dropped when the block ends normally or with :class:`filterlab.imageio.ImageDecodeError`
-    (a refusal with its own message); written to standard error, in order, when it ends with
-    any other exception. A crash inside the block is still reported on the real standard
-    error, through :mod:`faulthandler`.
+    (a refusal with its own message); written to standard error (the libraries' output, then
+    the warnings) when it ends with any other exception. A crash inside the block is still
+    reported on the real standard error, through :mod:`faulthandler`.
     """
     for stream in (sys.stdout, sys.stderr):
         if stream is not None:
@@ -113,22 +113,22 @@ def _held_stderr():
     except OSError:  # no standard error at all: nothing to hold back
         yield
         return
+    sink = tempfile.TemporaryFile()
     own_faulthandler = not faulthandler.is_enabled()
     if own_faulthandler:
         faulthandler.enable(file=saved)
-    sink = tempfile.TemporaryFile()
     os.dup2(sink.fileno(), 2)
     failed = False
+    caught = []
     try:
         with warnings.catch_warnings(record=True) as caught:
             warnings.simplefilter("always")
-            try:
-                yield
-            except imageio.ImageDecodeError:
-                raise
-            except BaseException:
-                failed = True
-                raise
+            yield
+    except imageio.ImageDecodeError:
+        raise
+    except BaseException:
+        failed = True
+        raise
     finally:
         if sys.stderr is not None:
             with contextlib.suppress(Exception):

@@ -9,11 +9,13 @@ as a script, this module is the worker side of :func:`run_bulk`.
 from __future__ import annotations
 
 import concurrent.futures
+import contextlib
 import importlib.util
 import json
 import os
 import queue
 import re
+import signal
 import subprocess
 import sys
 import tempfile
@@ -146,9 +148,10 @@ def _run_share(mode: str, root: Path, names: list[str], timeout: float) -> dict[
             lines: queue.Queue = queue.Queue()
             reader = threading.Thread(target=_read_lines, args=(worker.stdout, lines), daemon=True)
             reader.start()
-            worker.stdin.write("".join(name + "\n" for name in pending))
-            worker.stdin.close()
-            current = None
+            with contextlib.suppress(BrokenPipeError):  # a worker that died at once
+                worker.stdin.write("".join(name + "\n" for name in pending))
+                worker.stdin.close()
+            current, done = None, len(results)
             while True:
                 try:
                     line = lines.get(timeout=timeout if current else 60)
@@ -159,10 +162,11 @@ def _run_share(mode: str, root: Path, names: list[str], timeout: float) -> dict[
                     break
                 if line is None:
                     code = worker.wait()
-                    if current is not None:
+                    if current is not None or len(results) == done:  # always make progress
                         errors.seek(0)
                         tail = errors.read().decode("utf-8", "replace")[-2000:]
-                        results[current] = {"status": "crash", "exit": code, "stderr": tail}
+                        results[current or pending[0]] = {"status": "crash", "exit": code,
+                                                          "stderr": tail}
                     break
                 record = json.loads(line)
                 if "start" in record:
@@ -232,6 +236,14 @@ def _cli(path: Path, chain_file: Path, out: Path) -> dict:
             "written": written}
 
 
+def _probe(action: bytes) -> dict:
+    if action == b"crash":
+        os.kill(os.getpid(), signal.SIGSEGV)
+    if action == b"hang":
+        time.sleep(3600)
+    return {"status": "ok"}
+
+
 def _serve(mode: str, root: Path) -> None:
     """The worker: names on stdin; a start line and a result line each on stdout."""
     report = sys.stdout
@@ -245,8 +257,10 @@ def _serve(mode: str, root: Path) -> None:
             try:
                 if mode == "decode":
                     record = _decode(root / name)
-                else:
+                elif mode == "cli":
                     record = _cli(root / name, chain_file, Path(tmp) / "out.png")
+                else:  # "probe", for testing the runner: files say what to do
+                    record = _probe((root / name).read_bytes())
             except BaseException as exc:  # a bug, reported as such by the test
                 record = {"status": "error", "message": f"{type(exc).__name__}: {exc}"}
             record.update(name=name, seconds=time.perf_counter() - started)

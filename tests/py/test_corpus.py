@@ -137,3 +137,13 @@ def test_browser_subset_covers_hostile_files_modes_and_formats():
         everywhere = {found[part] for found in opened.values() if found}
         assert {opened[name][part] for name in subset if opened[name]} == everywhere
     assert len(subset) < len(FILES) // 5
+
+
+def test_the_runner_survives_crashes_and_hangs(tmp_path):
+    actions = {"a": b"ok", "b": b"crash", "c": b"ok", "d": b"hang", "e": b"ok"}
+    for name, action in actions.items():
+        (tmp_path / name).write_bytes(action)
+    results = corpus.run_bulk("probe", tmp_path, list(actions), timeout=2, workers=1)
+    assert {name: result["status"] for name, result in results.items()} == {
+        "a": "ok", "b": "crash", "c": "ok", "d": "hang", "e": "ok"}
+    assert results["b"]["exit"] == -11  # SIGSEGV
