@@ -113,6 +113,8 @@ import zlib
 import numpy as np
 from PIL import Image, ImageFile, UnidentifiedImageError
 
+from ._checks import show
+
 __all__ = [
     "FORMATS",
     "IMAGE_MEMORY",
@@ -460,9 +462,9 @@ def decode(data, *, max_pixels=None):
     """
     if max_pixels is not None:
         if isinstance(max_pixels, bool) or not isinstance(max_pixels, (int, np.integer)):
-            raise TypeError(f"max_pixels must be an integer, got {max_pixels!r}")
+            raise TypeError(f"max_pixels must be an integer, got {show(max_pixels)}")
         if max_pixels < 1:
-            raise ValueError(f"max_pixels must be at least 1, got {max_pixels}")
+            raise ValueError(f"max_pixels must be at least 1, got {show(max_pixels)}")
     try:
         data = bytes(data)
     except TypeError:
@@ -854,7 +856,7 @@ def _row_blocks(array):
 
 def _check_bits(bits):
     if bits not in (8, 16) or isinstance(bits, bool):
-        raise ValueError(f"bits must be 8 or 16, got {bits!r}")
+        raise ValueError(f"bits must be 8 or 16, got {show(bits)}")
 
 
 def _quantise_into(out, values, bits):
