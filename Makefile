@@ -7,13 +7,13 @@ VPY := $(VENV)/bin/python
 SUDO := $(shell [ "$$(id -u)" = 0 ] || command -v sudo >/dev/null && [ "$$(id -u)" != 0 ] && echo sudo)
 CHROMIUM ?= /usr/bin/chromium
 
-.PHONY: run test build bench provision deps-node deps-python chromium preview clean
+.PHONY: run test build bench provision corpus deps-node deps-python chromium preview clean
 
 run: provision
 	@echo "Filter Lab dev server: http://localhost:5173/"
 	npx vite --port 5173 --strictPort
 
-test: deps-python chromium build
+test: deps-python chromium build corpus
 	$(VPY) -m pytest
 
 build: provision
@@ -28,6 +28,10 @@ bench: deps-python
 # Pyodide core from npm, NumPy and Pillow wheels from cache, CDN or PyPI; all sha256-checked.
 provision: deps-node $(VENV)/.base
 	$(VPY) scripts/provision_pyodide.py
+
+# Pillow's own test images (its sdist's Tests/images/), once, into the cache: the decoder corpus.
+corpus: $(VENV)/.base
+	$(VPY) scripts/fetch_pillow_corpus.py
 
 deps-node: node_modules/.installed
 node_modules/.installed: package.json package-lock.json

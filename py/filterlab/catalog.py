@@ -219,8 +219,8 @@ _OPS = (
                 "kernel",
                 "Kernel",
                 KERNEL_PRESETS["identity"],
-                help="Square kernel of odd size 1 to 31; rank-1 kernels run as two "
-                "1-D passes.",
+                help=f"Square kernel of odd size 1 to {kernels.MAX_SIZE}, values within "
+                f"±{kernels.MAX_VALUE:,.0f}; rank-1 kernels run as two 1-D passes.",
             ),
             _MODE,
             _CVAL,

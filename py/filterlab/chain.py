@@ -11,7 +11,26 @@ returns :class:`Step` objects with every parameter present and of its declared t
 Rules: numbers are JSON numbers (``true`` and ``false`` are not numbers, and strings are
 not parsed); floats must be finite and within the parameter's range; integers must be
 whole and, where the catalog gives a step (odd box sizes), on that grid; choices must be
-one of the listed values; kernels must be square, of odd size 1..31, finite.
+one of the listed values; kernels must be square, of odd size 1..31, with finite values
+within ±:data:`filterlab.kernels.MAX_VALUE`. Messages about numbers come from
+:mod:`filterlab._checks`.
+
+Limits on structure
+-------------------
+Before anything is parsed or validated, the shape of the input is checked without
+recursion, so no input can exhaust the stack (under Pyodide a deep recursion kills the
+whole worker, not just the call):
+
+* JSON text may hold at most :data:`MAX_JSON_BYTES` bytes (UTF-8);
+* lists and objects may nest at most :data:`MAX_DEPTH` deep, in JSON text and in Python
+  values alike. A valid chain needs 5 levels: the list of steps, a step, its params, a
+  kernel and a kernel row;
+* a chain has at most :data:`MAX_STEPS` steps, and a kernel at most
+  :data:`filterlab.kernels.MAX_SIZE` rows; both are checked before their items are;
+* a URL token is at most :data:`MAX_URL_LENGTH` characters and expands to at most 1 MiB.
+
+Integers longer than any float (more than 309 digits) are never converted to text, so no
+message depends on Python's limit on long integers.
 
 Examples
 --------
@@ -29,14 +48,19 @@ import json
 import re
 import zlib
 
+import numpy as np
+
 from . import _tiles, kernels
-from ._checks import is_real, real, show
+from ._checks import integer, is_real, real, show
 from .catalog import OPS
+from .imageio import as_image
 
 __all__ = [
     "ChainError",
     "Step",
     "MAX_STEPS",
+    "MAX_DEPTH",
+    "MAX_JSON_BYTES",
     "MAX_URL_LENGTH",
     "validate",
     "apply",
@@ -48,6 +72,14 @@ __all__ = [
 
 #: Longest chain accepted.
 MAX_STEPS = 64
+#: Deepest nesting of lists and objects accepted. A valid chain needs 5 (steps, step,
+#: params, kernel, row); the margin lets a slightly wrong chain get a precise message
+#: ("kernel row 1, column 1 must be a number, got a list") instead of this limit's.
+MAX_DEPTH = 8
+#: Largest chain JSON accepted, in bytes of UTF-8. The largest valid chain, 64 steps of
+#: 31×31 kernels written by :func:`to_json` with ``indent=2`` and 17 significant digits,
+#: is about 2.3 MB.
+MAX_JSON_BYTES = 4_000_000
 #: Longest URL token accepted by :func:`from_url`, in characters.
 MAX_URL_LENGTH = 8192
 # Largest decompressed JSON accepted from a URL token (guards against zip bombs).
@@ -81,8 +113,15 @@ class Step:
     enabled: bool = True
 
     def as_dict(self):
-        """JSON-ready dict ``{"op", "params", "enabled"}`` (a copy)."""
-        params = json.loads(json.dumps(self.params))  # a deep copy
+        """JSON-ready dict ``{"op", "params", "enabled"}`` (a copy).
+
+        Validated parameters are numbers, strings and kernels (lists of rows); the copy goes
+        exactly that deep, with no recursion.
+        """
+        params = {
+            name: [list(row) for row in value] if isinstance(value, (list, tuple)) else value
+            for name, value in self.params.items()
+        }
         return {"op": self.op, "params": params, "enabled": self.enabled}
 
 
@@ -94,13 +133,7 @@ def _coerce(param, value):
         _check_range(param, value)
         return value
     if param.kind == "int":
-        if not is_real(value):
-            raise ChainError(f"{name} must be an integer, got {show(value)}")
-        if isinstance(value, float):
-            real(name, value, error=ChainError)
-            if not value.is_integer():
-                raise ChainError(f"{name} must be an integer, got {show(value)}")
-        value = int(value)
+        value = integer(name, value, error=ChainError)
         _check_range(param, value)
         if param.step is not None and param.min is not None and (value - param.min) % param.step:
             if param.step == 2 and param.min % 2 == 1:
@@ -134,11 +167,97 @@ def _check_range(param, value):
         )
 
 
+# A JSON string, or an unterminated one running to the end of the text. Possessive
+# quantifiers keep the match linear in the length of the text.
+_JSON_STRING = re.compile(r'"(?:[^"\\]++|\\.)*+"?', re.DOTALL)
+_NOT_BRACKET = re.compile(r"[^\[\]{}]++")
+# Integers with more digits than any float are replaced by a stand-in beyond float range;
+# every number check refuses it, and converting the digits could fail or take long.
+_FLOAT_DIGITS = 309
+_HUGE = 10 ** (_FLOAT_DIGITS + 1)
+
+
+def _text_size(text):
+    return len(text) if text.isascii() else len(text.encode("utf-8", "surrogatepass"))
+
+
+def _check_size(size):
+    if size > MAX_JSON_BYTES:
+        raise ChainError(
+            f"chain is too large: {size / 1e6:.1f} MB of text; the limit is "
+            f"{MAX_JSON_BYTES / 1e6:g} MB"
+        )
+
+
+def _check_text(text):
+    """Check the size and nesting of JSON text before it is parsed, without recursion."""
+    _check_size(_text_size(text))
+    brackets = _NOT_BRACKET.sub("", _JSON_STRING.sub("", text))
+    if len(brackets) > MAX_DEPTH:  # fewer brackets cannot nest deeper
+        codes = np.frombuffer(brackets.encode("ascii"), np.uint8)
+        steps = np.where((codes == ord("[")) | (codes == ord("{")), 1, -1)
+        if int(np.cumsum(steps).max()) > MAX_DEPTH:
+            raise _too_deep()
+
+
+def _too_deep():
+    return ChainError(
+        f"chain is nested too deeply: lists and objects may nest at most {MAX_DEPTH} "
+        "levels (a valid chain needs 5)"
+    )
+
+
+def _check_value(chain):
+    """Check the nesting of a Python value without recursion (cycles count as too deep).
+
+    Containers longer than :data:`MAX_STEPS` are not entered: validation refuses them by
+    their length alone, so the scan's work stays bounded.
+    """
+    pending = [(chain, 1)]
+    while pending:
+        value, depth = pending.pop()
+        if isinstance(value, Step):
+            value = [value.params]
+        elif isinstance(value, dict):
+            value = list(value.values())
+        elif not isinstance(value, (list, tuple)):
+            continue
+        if depth > MAX_DEPTH:
+            raise _too_deep()
+        if len(value) <= MAX_STEPS:
+            pending.extend((item, depth + 1) for item in value)
+
+
+def _parse_int(digits):
+    if len(digits) - digits.startswith("-") > _FLOAT_DIGITS:
+        return -_HUGE if digits.startswith("-") else _HUGE
+    return int(digits)
+
+
+def _parse_float(text):
+    value = float(text)
+    if value in (float("inf"), float("-inf")):  # a literal such as 1e999, not Infinity
+        return _HUGE if value > 0 else -_HUGE
+    return value
+
+
 def _parse(text):
+    _check_text(text)
     try:
-        return json.loads(text)
-    except (ValueError, RecursionError) as exc:
-        raise ChainError(f"chain is not valid JSON: {exc}") from None
+        return json.loads(text, parse_int=_parse_int, parse_float=_parse_float)
+    except RecursionError:  # not reachable after _check_text; kept as a last guard
+        raise _too_deep() from None
+    except ValueError as exc:
+        raise ChainError(f"chain is not valid JSON: {_json_problem(exc)}") from None
+
+
+def _json_problem(exc):
+    """Where JSON text went wrong, in words (json's messages carry Python's own terms)."""
+    if isinstance(exc, json.JSONDecodeError):
+        reason = exc.msg[0].lower() + exc.msg[1:]
+        reason = reason[: -len(" at")] if reason.endswith(" at") else reason
+        return f"{reason} at line {exc.lineno}, column {exc.colno}"
+    return "it could not be read"
 
 
 def _step(number, item, ops):
@@ -216,12 +335,15 @@ def validate(chain):
     filterlab.chain.ChainError: step 1 (laplace): neighbours must be one of 4, 8; got 6
     """
     if isinstance(chain, (bytes, bytearray)):
+        _check_size(len(chain))
         try:
             chain = bytes(chain).decode("utf-8-sig")  # tolerate a byte order mark
         except UnicodeDecodeError:
             raise ChainError("chain is not valid UTF-8 text") from None
     if isinstance(chain, str):
         chain = _parse(chain)
+    else:
+        _check_value(chain)
     if isinstance(chain, tuple):
         chain = list(chain)
     if not isinstance(chain, list):
@@ -253,12 +375,27 @@ def apply(image, chain):
     >>> apply(image, [{"op": "gaussian_blur", "params": {"sigma": 1.0}}]).shape
     (4, 4, 3)
     """
-    steps = validate(chain)
-    colour, alpha, was_2d = _tiles.split(image)
-    for step in steps:
-        if step.enabled:
-            colour = _tiles.run(colour, OPS[step.op].stencil(step.params))
-    return _tiles.join(colour, alpha, was_2d)
+    stencils = [OPS[step.op].stencil(step.params) for step in validate(chain) if step.enabled]
+    array, was_2d = as_image(image)
+    channels = array.shape[2]
+    colours = channels - 1 if channels in (2, 4) else channels
+    result = np.empty(array.shape, np.float32)
+    result[:, :, colours:] = array[:, :, colours:]  # alpha, carried through
+    source = array[:, :, :colours]
+    if source.dtype != np.float32:
+        source = source.astype(np.float32)  # the reference starts from float32 values
+    # Steps write alternately into a spare image and the result's colour channels, ordered so
+    # that the last one writes the result: the result and one spare are all that is allocated
+    # (a browser worker must hold the input, the result and the GPU's result at once).
+    targets = [result[:, :, :colours]]
+    if len(stencils) > 1:
+        targets.append(np.empty(source.shape, np.float32))
+    if not stencils:
+        targets[0][...] = source
+    for index, stencil in enumerate(stencils):
+        out = targets[(len(stencils) - 1 - index) % 2]
+        source = _tiles.run(source, stencil, out=out)
+    return result[:, :, 0] if was_2d else result
 
 
 def to_json(chain, *, indent=None):

@@ -8,14 +8,25 @@ Usage::
 ``IN`` is any supported image; ``OUT`` is written as PNG. Problems with the input (a
 missing file, a bad chain, a corrupt image) are reported as one line on standard error,
 with exit status 2.
+
+The C libraries behind Pillow (libtiff above all, also libpng and libjpeg) write their own
+diagnostics straight to the process's standard error (file descriptor 2), and Pillow
+issues Python warnings about damaged metadata. While an image is decoded both are held
+back (:func:`_held_stderr`): after a clean result or a clean refusal they are dropped, so
+the refusal stays one line; if decoding fails in an unexpected way they are written out
+before the error, so nothing that explains a real failure is lost.
 """
 
 import argparse
+import contextlib
+import faulthandler
 import json
 import os
 import sys
+import tempfile
+import warnings
 
-from . import catalog, chain, imageio
+from . import catalog, chain, imageio, kernels
 
 __all__ = ["main"]
 
@@ -71,7 +82,8 @@ def _apply(args):
         raise _UsageError(f"{args.chain}: {exc}") from None
     data = _read(args.input, "input image")
     try:
-        decoded = imageio.decode(data)
+        with _held_stderr():
+            decoded = imageio.decode(data)
     except imageio.ImageDecodeError as exc:
         raise _UsageError(f"{args.input}: {exc}") from None
     result = chain.apply(decoded.array, steps)
@@ -83,12 +95,67 @@ def _apply(args):
         raise _UsageError(f"cannot write {args.output}: {exc.strerror or exc}") from None
 
 
+@contextlib.contextmanager
+def _held_stderr():
+    """Hold back what is written to file descriptor 2 and what Python warns, for the block.
+
+    Dropped when the block ends normally or with :class:`filterlab.imageio.ImageDecodeError`
+    (a refusal with its own message); written to standard error (the libraries' output, then
+    the warnings) when it ends with any other exception. A crash inside the block is still
+    reported on the real standard error, through :mod:`faulthandler`.
+    """
+    for stream in (sys.stdout, sys.stderr):
+        if stream is not None:
+            with contextlib.suppress(Exception):
+                stream.flush()
+    try:
+        saved = os.dup(2)
+    except OSError:  # no standard error at all: nothing to hold back
+        yield
+        return
+    sink = tempfile.TemporaryFile()
+    own_faulthandler = not faulthandler.is_enabled()
+    if own_faulthandler:
+        faulthandler.enable(file=saved)
+    os.dup2(sink.fileno(), 2)
+    failed = False
+    caught = []
+    try:
+        with warnings.catch_warnings(record=True) as caught:
+            warnings.simplefilter("always")
+            yield
+    except imageio.ImageDecodeError:
+        raise
+    except BaseException:
+        failed = True
+        raise
+    finally:
+        if sys.stderr is not None:
+            with contextlib.suppress(Exception):
+                sys.stderr.flush()
+        os.dup2(saved, 2)
+        if own_faulthandler:
+            faulthandler.disable()
+        os.close(saved)
+        if failed:
+            sink.seek(0)
+            held = sink.read().decode("utf-8", "replace")
+            held += "".join(warnings.formatwarning(w.message, w.category, w.filename, w.lineno)
+                            for w in caught)
+            if held:
+                print(held, end="" if held.endswith("\n") else "\n", file=sys.stderr)
+        sink.close()
+
+
 def _format_param(param):
     if param.kind == "choice":
         values = "|".join(str(c) for c in param.choices)
         detail = f"one of {values}"
     elif param.kind == "kernel":
-        detail = "square kernel, odd size 1..31"
+        detail = (
+            f"square kernel, odd size 1..{kernels.MAX_SIZE}, "
+            f"values within ±{kernels.MAX_VALUE:,.0f}"
+        )
     else:
         detail = f"{param.kind} {param.min:g}..{param.max:g}"
         if param.step is not None:

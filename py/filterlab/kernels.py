@@ -22,11 +22,12 @@ import math
 
 import numpy as np
 
-from ._checks import is_real, real, show
+from ._checks import real, show
 
 __all__ = [
     "KernelError",
     "MAX_SIZE",
+    "MAX_VALUE",
     "SEPARABLE_TOL",
     "SOBEL_X",
     "SOBEL_Y",
@@ -58,6 +59,14 @@ __all__ = [
 #: Largest kernel side accepted by :func:`validate` (and by the GPU engine).
 MAX_SIZE = 31
 
+#: Largest magnitude of a kernel value accepted by :func:`validate`. The GPU computes in
+#: float32 (largest value about 3.4e38): one convolution of values in [0, 1] by a 31×31 kernel
+#: within ±1e6 stays within ±961 × 1e6 ≈ ±1e9, so sums neither overflow nor lose the image's
+#: scale, and four such extreme steps in a row still stay within float32's range. Values
+#: beyond it (``1e39`` is infinite in float32, ``3e38`` overflows on the first sum) would only
+#: give infinities and NaN in the result and in its comparison with the reference.
+MAX_VALUE = 1e6
+
 #: Relative tolerance under which a kernel counts as rank 1 and runs as two 1-D passes, on the
 #: CPU and on the GPU alike. It is far below float32 resolution, so the two-pass result is the
 #: 2-D result to rounding.
@@ -65,7 +74,8 @@ SEPARABLE_TOL = 1e-12
 
 
 class KernelError(ValueError):
-    """A kernel is malformed: not square, even or too large, or not finite."""
+    """A kernel is malformed: not square, even or too large, or a value not finite or out of
+    range."""
 
 
 def _frozen(values):
@@ -110,12 +120,12 @@ def _check_positive(name, value):
 
 def _check_odd_size(size, largest=None):
     if isinstance(size, bool) or not isinstance(size, (int, np.integer)):
-        raise KernelError(f"size must be an integer, got {size!r}")
+        raise KernelError(f"size must be an integer, got {show(size)}")
     size = int(size)
     if size < 1 or size % 2 == 0:
-        raise KernelError(f"size must be a positive odd integer, got {size}")
+        raise KernelError(f"size must be a positive odd integer, got {show(size)}")
     if largest is not None and size > largest:
-        raise KernelError(f"size must be at most {largest}, got {size}")
+        raise KernelError(f"size must be at most {largest}, got {show(size)}")
     return size
 
 
@@ -238,7 +248,7 @@ def sharpen(amount=1.0):
 
 def _derivative(operator, direction):
     if direction not in ("x", "y"):
-        raise KernelError(f"direction must be 'x' or 'y', got {direction!r}")
+        raise KernelError(f"direction must be 'x' or 'y', got {show(direction)}")
     kernel = np.outer(*DERIVATIVE_FACTORS[operator])
     return kernel if direction == "x" else kernel.T.copy()
 
@@ -285,7 +295,7 @@ def laplacian(neighbours=4):
     -8.0
     """
     if isinstance(neighbours, bool) or neighbours not in (4, 8):
-        raise KernelError(f"neighbours must be 4 or 8, got {neighbours!r}")
+        raise KernelError(f"neighbours must be 4 or 8, got {show(neighbours)}")
     return (LAPLACE_4 if neighbours == 4 else LAPLACE_8).copy()
 
 
@@ -303,8 +313,9 @@ def emboss():
 def validate(kernel):
     """Check that `kernel` is usable and return it as a float64 array.
 
-    A kernel must be a square 2-D array of finite numbers with an odd side between 1 and
-    :data:`MAX_SIZE`.
+    A kernel must be a square 2-D array with an odd side between 1 and :data:`MAX_SIZE`,
+    whose values are finite numbers within ±:data:`MAX_VALUE`. The shape is checked before
+    any value, so a huge or deeply nested input costs no more than a valid one.
 
     Parameters
     ----------
@@ -319,7 +330,8 @@ def validate(kernel):
     Raises
     ------
     KernelError
-        With a message that says what is wrong.
+        With a message that says what is wrong and, for a bad value, where it is (rows and
+        columns count from 1).
 
     Examples
     --------
@@ -327,6 +339,10 @@ def validate(kernel):
     Traceback (most recent call last):
     ...
     filterlab.kernels.KernelError: kernel must be square, got 1×3
+    >>> validate([[0, 0, 0], [0, float("nan"), 0], [0, 0, 0]])
+    Traceback (most recent call last):
+    ...
+    filterlab.kernels.KernelError: kernel row 2, column 2 must be a finite number; NaN is not allowed
     >>> validate([[0.5]]).dtype
     dtype('float64')
     """
@@ -335,49 +351,66 @@ def validate(kernel):
             np.issubdtype(kernel.dtype, np.number) and not np.iscomplexobj(kernel)
         ):
             raise KernelError("kernel values must be real numbers")
+        if kernel.ndim != 2:
+            raise KernelError(f"kernel must be a 2-D array, got {kernel.ndim} dimension(s)")
+        _check_shape(*kernel.shape)
         array = np.array(kernel, dtype=np.float64)
-    else:
-        rows = _rows_of_numbers(kernel)
-        try:
-            array = np.array(rows, dtype=np.float64)
-        except (TypeError, ValueError, OverflowError):
-            raise KernelError("kernel values must be real numbers") from None
-    if array.ndim != 2:
-        raise KernelError(f"kernel must be a 2-D array, got {array.ndim} dimension(s)")
-    h, w = array.shape
-    if h != w:
-        raise KernelError(f"kernel must be square, got {h}×{w}")
-    if h % 2 == 0:
-        raise KernelError(f"kernel size must be odd, got {h}×{w}")
-    if h > MAX_SIZE:
-        raise KernelError(f"kernel size must be at most {MAX_SIZE}×{MAX_SIZE}, got {h}×{w}")
-    if not np.isfinite(array).all():
-        raise KernelError("kernel contains NaN or infinity")
-    return array
+        bad = ~(np.abs(array) <= MAX_VALUE)  # NaN, infinity or out of range
+        if bad.any():
+            row, column = (int(i) for i in np.argwhere(bad)[0])
+            _check_value(row, column, kernel[row, column].item())
+        return array
+    rows = _rows(kernel)
+    for row, values in enumerate(rows):
+        for column, value in enumerate(values):
+            _check_value(row, column, value)
+    return np.array(rows, dtype=np.float64)
 
 
-def _rows_of_numbers(kernel):
-    """Check nested sequences without numpy's ragged-array guesswork."""
+def _check_shape(height, width):
+    if height != width:
+        raise KernelError(f"kernel must be square, got {height}×{width}")
+    if height % 2 == 0:
+        raise KernelError(f"kernel size must be odd, got {height}×{width}")
+    if height > MAX_SIZE:
+        raise KernelError(
+            f"kernel size must be at most {MAX_SIZE}×{MAX_SIZE}, got {height}×{width}"
+        )
+
+
+def _check_value(row, column, value):
+    """Check one kernel value; `row` and `column` count from 0, the message from 1."""
+    name = f"kernel row {row + 1}, column {column + 1}"
+    value = real(name, value, error=KernelError)
+    if abs(value) > MAX_VALUE:
+        raise KernelError(
+            f"{name} must be between {-MAX_VALUE:g} and {MAX_VALUE:g}, got {show(value)}"
+        )
+
+
+def _rows(kernel):
+    """The rows of a kernel given as nested sequences, shape checked, values not yet.
+
+    Only lengths are looked at before the shape is known to be at most MAX_SIZE square, so
+    the work is bounded whatever the input; nothing deeper than a row is visited.
+    """
     if not isinstance(kernel, (list, tuple)) or len(kernel) == 0:
         raise KernelError("kernel must be a non-empty list of rows")
-    width = None
-    for row in kernel:
-        if isinstance(row, np.ndarray):
+    rows = []
+    for row in kernel[: MAX_SIZE + 1]:
+        if isinstance(row, np.ndarray) and row.ndim == 1:
             row = row.tolist()
         if not isinstance(row, (list, tuple)):
             raise KernelError("kernel must be a list of rows (a 2-D array)")
-        if width is None:
-            width = len(row)
-        elif len(row) != width:
+        if rows and len(row) != len(rows[0]):
             raise KernelError(
-                f"kernel rows must all have the same length, got {width} and {len(row)}"
+                f"kernel rows must all have the same length, got {len(rows[0])} and {len(row)}"
             )
-        for value in row:
-            if not is_real(value):
-                raise KernelError(f"kernel values must be real numbers, got {value!r}")
-    if width == 0:
+        rows.append(row)
+    if len(rows[0]) == 0:
         raise KernelError("kernel rows must not be empty")
-    return kernel
+    _check_shape(len(kernel), len(rows[0]))
+    return rows
 
 
 def separate(kernel, *, tol=SEPARABLE_TOL):

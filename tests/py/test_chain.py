@@ -4,8 +4,9 @@ import zlib
 
 import numpy as np
 import pytest
-from filterlab import catalog, chain, reference
+from filterlab import _tiles, catalog, chain, reference
 from filterlab.chain import ChainError, Step
+from memory import peak_bytes
 
 KNOWN = ", ".join(catalog.OPS)
 
@@ -63,11 +64,25 @@ def test_accepts_json_text_steps_and_empty_chains():
         ([{"op": "gaussian_blur", "params": {"sigma": True}}],
          "step 1 (gaussian_blur): sigma must be a number, got true"),
         ([{"op": "gaussian_blur", "params": {"sigma": None}}],
-         "step 1 (gaussian_blur): sigma must be a number, got null"),
+         "step 1 (gaussian_blur): sigma must be a number, got null (an empty value; "
+         "JSON writes NaN and infinity as null)"),
         ([{"op": "gaussian_blur", "params": {"sigma": float("nan")}}],
-         "step 1 (gaussian_blur): sigma must be a finite number, got nan"),
+         "step 1 (gaussian_blur): sigma must be a finite number; NaN is not allowed"),
         ([{"op": "unsharp_mask", "params": {"amount": float("inf")}}],
-         "step 1 (unsharp_mask): amount must be a finite number, got inf"),
+         "step 1 (unsharp_mask): amount must be a finite number; infinity is not allowed"),
+        ([{"op": "unsharp_mask", "params": {"amount": float("-inf")}}],
+         "step 1 (unsharp_mask): amount must be a finite number; -infinity is not allowed"),
+        ([{"op": "unsharp_mask", "params": {"amount": 10**5000}}],
+         "step 1 (unsharp_mask): amount must be a finite number; the value given is too large"),
+        ([{"op": "box_blur", "params": {"size": 10**5000}}],
+         "step 1 (box_blur): size must be between 1 and 63, got a number above 1.8e308"),
+        ([{"op": "box_blur", "params": {"size": float("nan")}}],
+         "step 1 (box_blur): size must be an integer; NaN is not allowed"),
+        ([{"op": "box_blur", "params": {"size": None}}],
+         "step 1 (box_blur): size must be an integer, got null (an empty value; "
+         "JSON writes NaN and infinity as null)"),
+        ([{"op": "laplace", "params": {"neighbours": -(10**5000)}}],
+         "step 1 (laplace): neighbours must be one of 4, 8; got a number below -1.8e308"),
         ([{"op": "box_blur", "params": {"size": 4}}], "step 1 (box_blur): size must be odd, got 4"),
         ([{"op": "box_blur", "params": {"size": 65}}],
          "step 1 (box_blur): size must be between 1 and 63, got 65"),
@@ -91,9 +106,15 @@ def test_accepts_json_text_steps_and_empty_chains():
         ([{"op": "convolve", "params": {"kernel": [[1, 2, 3]]}}],
          "step 1 (convolve): kernel must be square, got 1×3"),
         ([{"op": "convolve", "params": {"kernel": [[float("nan")]]}}],
-         "step 1 (convolve): kernel contains NaN or infinity"),
+         "step 1 (convolve): kernel row 1, column 1 must be a finite number; NaN is not allowed"),
+        ([{"op": "convolve", "params": {"kernel": [[0, 0, 0], [0, 0, None], [0, 0, 0]]}}],
+         "step 1 (convolve): kernel row 2, column 3 must be a number, got null (an empty value; "
+         "JSON writes NaN and infinity as null)"),
+        ([{"op": "convolve", "params": {"kernel": [[1e39]]}}],
+         "step 1 (convolve): kernel row 1, column 1 must be between -1e+06 and 1e+06, "
+         "got 1e+39"),
         ([{"op": "convolve", "params": {"kernel": [[True]]}}],
-         "step 1 (convolve): kernel values must be real numbers, got True"),
+         "step 1 (convolve): kernel row 1, column 1 must be a number, got true"),
         ([{"op": "convolve", "params": {"kernel": "identity"}}],
          "step 1 (convolve): kernel must be a non-empty list of rows"),
         ([{"op": "laplace", "enabled": "yes"}],
@@ -109,9 +130,12 @@ def test_messages(value, message):
 
 
 def test_json_errors():
-    assert error("[{").startswith("chain is not valid JSON: ")
+    assert error("[{") == (
+        "chain is not valid JSON: expecting property name enclosed in double quotes "
+        "at line 1, column 3"
+    )
     assert error('[{"op": "gaussian_blur", "params": {"sigma": NaN}}]') == (
-        "step 1 (gaussian_blur): sigma must be a finite number, got nan"
+        "step 1 (gaussian_blur): sigma must be a finite number; NaN is not allowed"
     )
     assert error(b"\xff\xfe") == "chain is not valid UTF-8 text"
     assert error("42") == "chain must be a list of steps, got 42"
@@ -217,3 +241,183 @@ def test_apply_runs_enabled_steps_in_order():
     assert same is not image
     with pytest.raises(ChainError, match="unknown operation"):
         chain.apply(image, [{"op": "sharpen"}])
+
+
+# -- structure: limits checked before parsing, never a RecursionError ---------------------
+
+DEEP = [10_000, 100_000]
+TOO_DEEP = "chain is nested too deeply: lists and objects may nest at most 8 levels"
+
+
+def _nested_list(depth):
+    value = []
+    for _ in range(depth - 1):
+        value = [value]
+    return value
+
+
+def _deep_texts(depth):
+    """Text nested `depth` deep: bare, inside a step's params, and as a kernel."""
+    return {
+        "bare": "[" * depth + "]" * depth,
+        "params": '[{"op": "gaussian_blur", "params": {"sigma": ' + "[" * depth + "]" * depth + "}}]",
+        "kernel": '[{"op": "convolve", "params": {"kernel": ' + "[" * depth + "]" * depth + "}}]",
+        "unclosed": '[{"op": "box_blur", "params": {"size": ' + "{" * depth,
+    }
+
+
+@pytest.mark.parametrize("depth", DEEP)
+def test_deep_json_text_is_refused_before_parsing(depth):
+    for text in _deep_texts(depth).values():
+        assert error(text).startswith(TOO_DEEP)
+        assert error(text.encode()).startswith(TOO_DEEP)
+        with pytest.raises(ChainError, match="nested too deeply"):
+            chain.from_json(text)
+        with pytest.raises(ChainError, match="nested too deeply"):
+            chain.apply(np.zeros((2, 2), np.float32), text)
+
+
+@pytest.mark.parametrize("depth", DEEP)
+def test_deep_url_token_is_refused(depth):
+    for text in _deep_texts(depth).values():
+        with pytest.raises(ChainError) as info:
+            chain.from_url(_token(text.encode()))
+        assert str(info.value).startswith(TOO_DEEP)
+
+
+@pytest.mark.parametrize("depth", DEEP)
+def test_deep_python_values_are_refused(depth):
+    deep = _nested_list(depth)
+    values = [
+        deep,
+        [{"op": "gaussian_blur", "params": {"sigma": deep}}],
+        [{"op": "convolve", "params": {"kernel": deep}}],
+        [Step("convolve", {"kernel": deep})],
+    ]
+    for value in values:
+        assert error(value).startswith(TOO_DEEP)
+        for function in (chain.to_json, chain.to_url):
+            with pytest.raises(ChainError, match="nested too deeply"):
+                function(value)
+    # A hand-made Step is copied without recursion (validation would refuse it).
+    assert Step("convolve", {"kernel": [deep]}).as_dict()["params"]["kernel"] == [[deep[0]]]
+
+
+def test_a_cycle_is_too_deep_not_endless():
+    loop = []
+    loop.append(loop)
+    assert error([{"op": "convolve", "params": {"kernel": loop}}]).startswith(TOO_DEEP)
+
+
+def test_nesting_just_inside_the_limit_gets_the_precise_message():
+    kernel = [[[[[0.0]]]]]  # kernel cells nested to depth 8 in all
+    assert error([{"op": "convolve", "params": {"kernel": kernel}}]) == (
+        "step 1 (convolve): kernel row 1, column 1 must be a number, got a list"
+    )
+    assert error(json.dumps([{"op": "convolve", "params": {"kernel": kernel}}])) == (
+        "step 1 (convolve): kernel row 1, column 1 must be a number, got a list"
+    )
+    assert error([{"op": "convolve", "params": {"kernel": [kernel]}}]).startswith(TOO_DEEP)
+
+
+def test_brackets_inside_strings_do_not_count():
+    name = "[" * 50 + '\\"{' * 20
+    assert error('[{"op": "' + name + '"}]').startswith("step 1: unknown operation '[[[[")
+    assert error('[{"op": "laplace"}, "' + "[" * 20).startswith(
+        "chain is not valid JSON: unterminated string starting at line 1, column 21"
+    )
+
+
+def test_text_size_limit():
+    assert chain.MAX_JSON_BYTES == 4_000_000
+    padded = "[" + " " * chain.MAX_JSON_BYTES + "]"
+    assert error(padded) == "chain is too large: 4.0 MB of text; the limit is 4 MB"
+    assert error(padded.encode()) == "chain is too large: 4.0 MB of text; the limit is 4 MB"
+    wide = '["' + "é" * (chain.MAX_JSON_BYTES // 2) + '"]'  # 2 bytes a character in UTF-8
+    assert error(wide).startswith("chain is too large: 4.0 MB")
+
+
+def test_the_largest_valid_chain_fits_the_text_limit():
+    # 64 steps of 31×31 kernels whose values have the longest JSON form, indented.
+    value = -1.2345678901234567e-300
+    step = {"op": "convolve", "params": {"kernel": [[value] * 31] * 31, "mode": "constant",
+                                         "cval": 0.30000000000000004}, "enabled": False}
+    text = chain.to_json([step] * chain.MAX_STEPS, indent=2)
+    assert 2_000_000 < len(text.encode()) < chain.MAX_JSON_BYTES
+    assert chain.from_json(text) == chain.validate([step] * chain.MAX_STEPS)
+
+
+def test_many_steps_are_counted_before_they_are_checked():
+    assert error([None] * 100_000) == "chain has 100000 steps; the limit is 64"
+    assert error("[" + "0," * 200_000 + "0]") == "chain has 200001 steps; the limit is 64"
+
+
+@pytest.mark.parametrize(
+    "literal, message",
+    [
+        ("1" + "0" * 5000, "sigma must be a finite number; the value given is too large"),
+        ("-" + "9" * 400, "sigma must be a finite number; the value given is too large"),
+        ("1e999", "sigma must be a finite number; the value given is too large"),
+        ("-1e999", "sigma must be a finite number; the value given is too large"),
+        ("Infinity", "sigma must be a finite number; infinity is not allowed"),
+        ("NaN", "sigma must be a finite number; NaN is not allowed"),
+        ("null", "sigma must be a number, got null (an empty value; JSON writes NaN and "
+                 "infinity as null)"),
+    ],
+)
+def test_numbers_in_json_get_plain_messages(literal, message):
+    text = '[{"op": "gaussian_blur", "params": {"sigma": ' + literal + "}}]"
+    got = error(text)
+    assert got == f"step 1 (gaussian_blur): {message}"
+    assert "sys.set_int_max_str_digits" not in got
+
+
+def test_huge_integers_for_integer_parameters():
+    text = '[{"op": "box_blur", "params": {"size": ' + "7" * 5000 + "}}]"
+    assert error(text) == "step 1 (box_blur): size must be between 1 and 63, got a number above 1.8e308"
+    text = '[{"op": "convolve", "params": {"kernel": [[' + "1" * 5000 + "]]}}]"
+    assert error(text) == (
+        "step 1 (convolve): kernel row 1, column 1 must be a finite number; the value given is "
+        "too large"
+    )
+
+
+def _split_run_join(image, steps):
+    """The reference chain step by step, each step a new image: the oracle for apply."""
+    colour, alpha, was_2d = _tiles.split(image)
+    for step in chain.validate(steps):
+        if step.enabled:
+            colour = _tiles.run(colour, catalog.OPS[step.op].stencil(step.params))
+    return _tiles.join(colour, alpha, was_2d)
+
+
+STEPS = [
+    {"op": "gaussian_blur", "params": {"sigma": 1.5, "mode": "wrap"}},
+    {"op": "laplace", "enabled": False},
+    {"op": "edges", "params": {"output": "x"}},
+    {"op": "box_blur", "params": {"size": 5, "mode": "constant", "cval": 0.25}},
+]
+
+
+@pytest.mark.parametrize("count", [0, 1, 2, 3, 4])
+@pytest.mark.parametrize("shape, dtype", [((13, 11, 4), np.float32), ((13, 11), np.float32),
+                                          ((9, 12, 2), np.float64), ((9, 12, 3), np.uint8)])
+def test_apply_in_place_equals_a_new_image_per_step(count, shape, dtype):
+    image = (np.random.default_rng(count).random(shape) * (255 if dtype == np.uint8 else 1))
+    image = image.astype(dtype)
+    got = chain.apply(image, STEPS[:count])
+    expected = _split_run_join(image, STEPS[:count])
+    assert got.dtype == np.float32 and got.shape == expected.shape
+    np.testing.assert_array_equal(got, expected)
+
+
+def test_apply_allocates_the_result_and_one_spare():
+    image = np.random.default_rng(2).random((1024, 256, 4), dtype=np.float32)  # 4 MiB
+    colour, out = image[:, :, :3].copy(), np.empty((1024, 256, 3), np.float32)
+    # What one step needs beyond its input and output: the tile engine's bands and tiles.
+    working = max(
+        peak_bytes(_tiles.run, colour, catalog.OPS[step.op].stencil(step.params), out)
+        for step in chain.validate(STEPS) if step.enabled
+    )
+    result, spare = image.nbytes, colour.nbytes
+    assert peak_bytes(chain.apply, image, STEPS) <= result + spare + working + 65536

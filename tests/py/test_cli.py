@@ -1,13 +1,16 @@
+import io
 import json
 import os
 import subprocess
 import sys
+import warnings
 from pathlib import Path
 
 import numpy as np
 import pytest
 from filterlab import catalog, chain, imageio
-from filterlab.cli import main
+from filterlab.cli import _held_stderr, main
+from PIL import Image
 
 PY_DIR = Path(__file__).resolve().parents[2] / "py"
 
@@ -140,3 +143,78 @@ def test_module_entry_point(files):
     )
     assert bad.returncode == 2 and "Traceback" not in bad.stderr
     assert bad.stderr.count("\n") == 1 and "unknown operation 'nope'" in bad.stderr
+
+
+# -- one line on standard error, whatever the C libraries print -----------------------------
+
+
+def _tiff(pixels, **options):
+    buffer = io.BytesIO()
+    Image.fromarray(pixels).save(buffer, format="TIFF", **options)
+    return buffer.getvalue()
+
+
+def _noisy_tiffs():
+    """Broken TIFFs whose decoding makes libtiff write to file descriptor 2."""
+    pixels = np.random.default_rng(3).integers(0, 256, (64, 64, 3), dtype=np.uint8)
+    garbage = bytearray(_tiff(pixels, compression="tiff_adobe_deflate"))
+    with Image.open(io.BytesIO(bytes(garbage))) as image:
+        start = image.tag_v2[273][0]
+    garbage[start : start + 50] = bytes(50)  # the zlib stream's header is gone
+    webp = io.BytesIO()
+    Image.fromarray(pixels[:8, :8]).save(webp, format="WEBP", lossless=True)
+    # A WebP-compressed TIFF: this libtiff has no WebP codec, and says so on stderr.
+    return {"deflate": bytes(garbage), "webp": imageio._tiny_tiff(50001, webp.getvalue(), 3)}
+
+
+def _module(argv, env_path=PY_DIR, **options):
+    env = {**os.environ, "PYTHONPATH": str(env_path)}
+    return subprocess.run([sys.executable, *argv], capture_output=True, text=True, env=env,
+                          check=False, timeout=60, **options)
+
+
+@pytest.mark.parametrize(
+    "name, message",
+    [("deflate", "The file is truncated or corrupt: its image data could not be decoded."),
+     ("webp", "This TIFF uses WebP compression, which this installation's TIFF library cannot "
+              "decode")],
+)
+def test_native_library_output_is_held_back(files, name, message):
+    tmp, _, chain_file = files
+    source = tmp / f"{name}.tif"
+    source.write_bytes(_noisy_tiffs()[name])
+    # Decoding the file directly does make libtiff write to stderr...
+    direct = _module(["-c", "import sys; from filterlab import imageio\n"
+                            "try: imageio.decode(open(sys.argv[1], 'rb').read())\n"
+                            "except imageio.ImageDecodeError: pass", str(source)])
+    assert direct.returncode == 0 and direct.stderr.strip(), "the test file is not noisy"
+    # ...but the command line says one thing, once.
+    cli = _module(["-m", "filterlab", "apply", "--chain", str(chain_file), str(source),
+                   str(tmp / "out.png")])
+    assert cli.returncode == 2
+    assert cli.stderr.count("\n") == 1 and cli.stderr.startswith("filterlab: error: "), cli.stderr
+    assert cli.stderr.startswith(f"filterlab: error: {source}: {message}")
+    assert not (tmp / "out.png").exists()
+
+
+def test_held_output_is_dropped_after_a_result_or_a_refusal(capfd):
+    with _held_stderr():
+        os.write(2, b"libtiff: a warning about a tag\n")
+        warnings.warn("Corrupt EXIF data", UserWarning)
+    with pytest.raises(imageio.ImageDecodeError):
+        with _held_stderr():
+            os.write(2, b"ZIPDecode: Decoding error\n")
+            raise imageio.ImageDecodeError("The file is truncated or corrupt: ...")
+    print("after", file=sys.stderr)
+    assert capfd.readouterr().err == "after\n"
+
+
+def test_held_output_is_written_out_before_an_unexpected_error(capfd):
+    with pytest.raises(RuntimeError, match="a bug"):
+        with _held_stderr():
+            os.write(2, b"libtiff: what went wrong\n")
+            warnings.warn("something odd", UserWarning)
+            raise RuntimeError("a bug")
+    err = capfd.readouterr().err
+    assert err.startswith("libtiff: what went wrong\n")
+    assert "UserWarning: something odd" in err

@@ -1,8 +1,8 @@
 """Decoder corpus and encoder rules. Every input is made here, with Pillow or by hand."""
 
 import io
+import lzma
 import struct
-import warnings
 import zlib
 
 import cv2
@@ -10,10 +10,13 @@ import numpy as np
 import pytest
 from filterlab import imageio
 from filterlab.imageio import ImageDecodeError
+from memory import peak_bytes
 from PIL import Image, ImageFile
 
 UNSUPPORTED = "The file is not a supported image (PNG, JPEG, WebP, GIF, BMP or TIFF)."
 TRUNCATED = "The file is truncated or corrupt: "
+TRUNCATED_OR_CORRUPT = TRUNCATED
+TRUNCATED_MESSAGE = TRUNCATED + "the data ends before the image is complete."
 
 
 def save(img, fmt, **options):
@@ -28,12 +31,14 @@ def chunk(kind, payload):
     )
 
 
-def png_claiming(width, height):
-    """A PNG whose header claims width × height RGB pixels, with almost no data."""
-    header = struct.pack(">IIBBBBB", width, height, 8, 2, 0, 0, 0)
+def png_claiming(width, height, colour_type=2, depth=8):
+    """A PNG whose header claims width × height pixels (RGB by default), with almost no data."""
+    header = struct.pack(">IIBBBBB", width, height, depth, colour_type, 0, 0, 0)
+    palette = chunk(b"PLTE", bytes(3 * 4)) if colour_type == 3 else b""
     return (
         b"\x89PNG\r\n\x1a\n"
         + chunk(b"IHDR", header)
+        + palette
         + chunk(b"IDAT", zlib.compress(b"\0" * 16))
         + chunk(b"IEND", b"")
     )
@@ -117,12 +122,49 @@ def test_truncation_fails_even_if_pillow_is_told_to_accept_it(monkeypatch):
 
 
 def test_header_beyond_pillow_bomb_limit():
-    assert decode_error(png_claiming(30000, 30000)) == "The image is 900 MP; the limit is 64 MP."
+    assert decode_error(png_claiming(30000, 30000)) == (
+        "The image is 30000×30000 = 900 MP; the limit for RGB images is 44 MP."
+    )
+
+
+def test_limits_follow_the_memory_model():
+    # C × (s + 12) bytes a pixel must fit IMAGE_MEMORY, s = 4 for one channel (float32), else 1.
+    assert imageio.IMAGE_MEMORY == int(1.6 * 2**30)
+    for channels, limit in imageio.MAX_PIXELS.items():
+        per_pixel = channels * ((4 if channels == 1 else 1) + 12)
+        assert limit * per_pixel <= imageio.IMAGE_MEMORY < (limit + 1_000_000) * per_pixel
+    assert imageio.MAX_PIXELS == {1: 107_000_000, 2: 66_000_000, 3: 44_000_000, 4: 33_000_000}
+    assert imageio.MAX_PIXELS[1] >= 64_000_000 and imageio.MAX_PIXELS[4] >= 32_000_000
+
+
+@pytest.mark.parametrize(
+    "colour_type, depth, kind, limit",
+    [
+        (0, 8, "greyscale", "107 MP"),
+        (0, 16, "greyscale", "107 MP"),
+        (4, 8, "greyscale-with-alpha", "66 MP"),
+        (2, 8, "RGB", "44 MP"),
+        (3, 8, "RGB", "44 MP"),  # a palette without transparency decodes to RGB
+        (6, 8, "RGBA", "33 MP"),
+    ],
+)
+def test_header_beyond_the_limit_for_its_channels(colour_type, depth, kind, limit):
+    channels = {"greyscale": 1, "greyscale-with-alpha": 2, "RGB": 3, "RGBA": 4}[kind]
+    side = 11_000
+    assert decode_error(png_claiming(side, side, colour_type, depth)) == (
+        f"The image is 11000×11000 = 121 MP; the limit for {kind} images is {limit}."
+    )
+    # Exactly at the limit the header passes, and decoding fails on the missing data.
+    width = imageio.MAX_PIXELS[channels] // 1000
+    assert decode_error(png_claiming(width, 1000, colour_type, depth)).startswith(TRUNCATED)
+    assert decode_error(png_claiming(width + 1, 1000, colour_type, depth)).startswith(
+        f"The image is {width + 1}×1000 = "
+    )
 
 
 def test_header_beyond_default_cap():
-    assert decode_error(png_claiming(9000, 8000)) == (
-        "The image is 9000×8000 = 72 MP; the limit is 64 MP."
+    assert decode_error(png_claiming(9000, 8000, 6)) == (
+        "The image is 9000×8000 = 72 MP; the limit for RGBA images is 33 MP."
     )
 
 
@@ -135,12 +177,231 @@ def test_small_cap_checked_before_decoding():
         imageio.decode(png_claiming(20, 20), max_pixels=400)
 
 
-def test_bomb_warning_is_an_error(monkeypatch):
+def test_pillow_bomb_limit_is_pinned_while_decoding(monkeypatch):
+    # Filter Lab's own limits replace Pillow's setting, which is restored afterwards.
     monkeypatch.setattr(Image, "MAX_IMAGE_PIXELS", 50)
-    data = save(Image.fromarray(rgb8(8, 8)), "PNG")  # 64 pixels: Pillow only warns
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore")
-        assert decode_error(data) == "The image is 64 pixels; the limit is 50 pixels."
+    data = save(Image.fromarray(rgb8(8, 8)), "PNG")
+    assert imageio.decode(data).width == 8
+    assert Image.MAX_IMAGE_PIXELS == 50
+    assert decode_error(data, max_pixels=50) == "The image is 8×8 = 64 pixels; the limit is 50 pixels."
+
+
+# -- plain messages ----------------------------------------------------------------------
+
+# Text that must never reach a user: Python's and the codecs' own words.
+RAW = ("-2", "ssize_t", "Data Too Large", "MAX_TEXT_CHUNK", "NoneType", "index out of range",
+       "Error", "b'", "decoder error", "Traceback", "PIL", "Pillow")
+
+
+def assert_plain(message):
+    assert message[0].isupper() and message.endswith("."), message
+    assert "\n" not in message
+    for text in RAW:
+        assert text not in message, (text, message)
+
+
+@pytest.mark.parametrize(
+    "exc, message",
+    [
+        (OSError("decoder error -2"), TRUNCATED_OR_CORRUPT + "its image data could not be decoded."),
+        (OSError("-2"), TRUNCATED_OR_CORRUPT + "its image data could not be decoded."),
+        (OverflowError("Python int too large to convert to C ssize_t"),
+         TRUNCATED_OR_CORRUPT + "it declares a size or position out of range."),
+        (ValueError("Decompressed Data Too Large"),
+         "The image holds compressed data that expands beyond the size limit."),
+        (ValueError("decompressed data too large for PngImagePlugin.MAX_TEXT_CHUNK"),
+         "The image holds compressed data that expands beyond the size limit."),
+        (SyntaxError("broken PNG file (bad header checksum in b'IDAT')"),
+         TRUNCATED_OR_CORRUPT + "a checksum does not match, so the data is damaged."),
+        (SyntaxError("broken PNG file (incomplete checksum in b'IDAT')"), TRUNCATED_MESSAGE),
+        (OSError("image file is truncated (3 bytes not processed)"), TRUNCATED_MESSAGE),
+        (EOFError(), TRUNCATED_MESSAGE),
+        (struct.error("unpack requires a buffer of 4 bytes"), TRUNCATED_MESSAGE),
+        (EOFError("no more images in GIF file"), TRUNCATED_MESSAGE),
+        (EOFError("Unable to seek to frame"), TRUNCATED_MESSAGE),
+        (ValueError("unable to seek to frame"),
+         TRUNCATED_OR_CORRUPT + "its sequence of frames is damaged."),
+        (SyntaxError("aPNG contains frame sequence errors"),
+         TRUNCATED_OR_CORRUPT + "its sequence of frames is damaged."),
+        (TypeError("'NoneType' object is not subscriptable"),
+         TRUNCATED_OR_CORRUPT + "its image data could not be decoded."),
+        (IndexError("list index out of range"),
+         TRUNCATED_OR_CORRUPT + "its image data could not be decoded."),
+        (OSError("Unsupported BMP header type (52)"),
+         "This BMP file uses a variant (header version, bit depth, bit fields or compression) "
+         "that the decoder does not support."),
+        (MemoryError(), "There is not enough memory to decode this image; try a smaller one."),
+        (Image.DecompressionBombError("Image size (4365000000 pixels) exceeds limit of "
+                                      "214748364 pixels, could be decompression bomb DOS attack."),
+         "The image's frames cover 4,365 MP; the limit is 107 MP."),
+    ],
+)
+def test_decoder_failures_are_told_plainly(exc, message):
+    got = str(imageio._failure(exc))
+    assert got == message
+    assert_plain(got)
+
+
+def test_compressed_text_bomb_in_a_png():
+    pixels = save(Image.fromarray(rgb8(4, 4)), "PNG")
+    text = chunk(b"zTXt", b"comment\0\0" + zlib.compress(b" " * (64 << 20), 9))
+    data = pixels[:33] + text + pixels[33:]  # after IHDR
+    assert decode_error(data) == "The image holds compressed data that expands beyond the size limit."
+
+
+def test_unsupported_bmp_variant():
+    data = bytearray(save(Image.fromarray(rgb8(4, 4)), "BMP"))
+    data[30:34] = struct.pack("<I", 4)  # compression 4: a JPEG inside a BMP
+    message = decode_error(bytes(data))
+    assert message.startswith("This BMP file uses a variant")
+    assert_plain(message)
+
+
+@pytest.mark.parametrize(
+    "start, name",
+    [(b"II*\x00", "TIFF"), (b"MM\x00*", "TIFF"), (b"\x89PNG\r\n\x1a\n", "PNG"),
+     (b"GIF89a", "GIF"), (b"\xff\xd8\xff", "JPEG"), (b"RIFF\x10\0\0\0WEBP", "WebP")],
+)
+def test_a_damaged_header_of_a_known_format_says_so(start, name):
+    data = start + bytes(range(256)) * 4
+    assert decode_error(data) == (
+        f"The file starts like a {name} image, but its header is damaged or of a kind the "
+        "decoder does not support."
+    )
+
+
+# -- TIFF compression ---------------------------------------------------------------------
+
+
+def test_tiny_probe_tiffs_are_valid():
+    for compression, strip in [(1, bytes(64)), (8, zlib.compress(bytes(64)))]:
+        with Image.open(io.BytesIO(imageio._tiny_tiff(compression, strip, 1))) as probe:
+            assert probe.size == (8, 8) and probe.mode == "L" and probe.getextrema() == (0, 0)
+    with Image.open(io.BytesIO(imageio._tiny_tiff(1, bytes(range(192)), 3))) as probe:
+        assert probe.mode == "RGB" and probe.getpixel((0, 0)) == (0, 1, 2)
+    assert lzma.decompress(imageio._XZ_ZEROS) == bytes(64)
+
+
+def test_zstandard_probe_frame_holds_64_zeros():
+    # RFC 8878: magic, a single-segment frame header with a one-byte content size, then one
+    # last RLE block (block type 1) repeating its single byte.
+    frame = imageio._ZSTD_ZEROS
+    assert frame[:4] == struct.pack("<I", 0xFD2FB528)
+    descriptor, size = frame[4], frame[5]
+    assert descriptor == 0b0010_0000 and size == 64  # single segment, no checksum, no dict
+    block = int.from_bytes(frame[6:9], "little")
+    assert (block & 1, (block >> 1) & 3, block >> 3) == (1, 1, 64)
+    assert frame[9:] == b"\0"
+
+
+def test_codecs_of_this_tiff_library():
+    # The wheel's libtiff has JPEG and LZMA, not WebP or Zstandard (found by decoding).
+    available = {code: imageio._tiff_codec_available(code) for code in imageio._TIFF_CODECS}
+    assert available == {6: True, 7: True, 34925: True, 50000: False, 50001: False}
+
+
+@pytest.mark.parametrize("compression", ["jpeg", "tiff_lzw", "tiff_adobe_deflate", "lzma"])
+def test_compressed_tiffs_decode(compression):
+    pixels = np.kron(rgb8(2, 2, seed=9), np.ones((16, 16, 1), np.uint8))  # flat 16×16 blocks
+    decoded = imageio.decode(save(Image.fromarray(pixels), "TIFF", compression=compression))
+    tolerance = 8 if compression == "jpeg" else 0
+    assert np.abs(as8(decoded.array) - pixels).max() <= tolerance
+
+
+@pytest.mark.parametrize(
+    "platform, build",
+    [("emscripten", "the browser build"), ("linux", "this installation's TIFF library")],
+)
+def test_a_tiff_codec_the_library_lacks_is_named(monkeypatch, platform, build):
+    data = save(Image.fromarray(rgb8(16, 16)), "TIFF", compression="jpeg")
+    monkeypatch.setitem(imageio._codec_available, 7, False)
+    monkeypatch.setattr(imageio.sys, "platform", platform)
+    assert decode_error(data) == (
+        f"This TIFF uses JPEG compression, which {build} cannot decode; save it as PNG, or as "
+        "TIFF with LZW or Deflate compression."
+    )
+
+
+def test_a_damaged_jpeg_tiff_is_corrupt_not_unsupported():
+    data = bytearray(save(Image.fromarray(rgb8(64, 64)), "TIFF", compression="jpeg"))
+    with Image.open(io.BytesIO(bytes(data))) as image:
+        start = image.tag_v2[273][0]
+    data[start:start + 400] = bytes(400)
+    message = decode_error(bytes(data))
+    assert message.startswith(TRUNCATED_OR_CORRUPT)
+    assert_plain(message)
+
+
+# -- CIE L*a*b* ---------------------------------------------------------------------------
+
+
+def lab_bytes(lab):
+    """Pillow's LAB samples (L × 255/100, signed a and b) for float L*a*b* values."""
+    lab = np.asarray(lab, np.float64)
+    out = np.empty(lab.shape, np.uint8)
+    out[..., 0] = np.rint(lab[..., 0] * 255 / 100)
+    out[..., 1:] = np.rint(lab[..., 1:]).astype(np.int8).view(np.uint8)
+    return out
+
+
+def test_lab_known_values_d65():
+    # The sRGB primaries, white and black in CIE L*a*b* relative to D65 (the textbook values),
+    # given as numbers (8-bit samples cannot hold them).
+    cases = {
+        (53.2408, 80.0925, 67.2032): (255, 0, 0),
+        (87.7347, -86.1827, 83.1793): (0, 255, 0),
+        (32.2970, 79.1875, -107.8602): (0, 0, 255),
+        (100.0, 0.0, 0.0): (255, 255, 255),
+        (0.0, 0.0, 0.0): (0, 0, 0),
+    }
+    for lab, rgb in cases.items():
+        assert tuple(imageio._lab_to_srgb8(*lab, imageio._D65).tolist()) == rgb
+
+
+def test_lab_bytes_known_values():
+    got = imageio.lab_to_srgb8(lab_bytes([[100, 0, 0], [0, 0, 0], [50, 0, 0]]))
+    assert got.tolist() == [[255, 255, 255], [0, 0, 0], [119, 119, 119]]
+    # Photoshop's values for L*=50, a*=±100, b*=0 (D50), as Pillow's own tests record them.
+    red, green = imageio.lab_to_srgb8(np.array([[128, 100, 0], [128, 156, 0]], np.uint8))
+    assert np.abs(red.astype(int) - (255, 0, 124)).max() <= 1
+    assert np.abs(green.astype(int) - (0, 152, 117)).max() <= 1
+
+
+def test_lab_matches_littlecms_within_one_level():
+    # LittleCMS through Pillow's ImageCms, with its exact (unoptimised) transform, is an
+    # independent implementation of the same D50 → sRGB conversion.
+    from PIL import ImageCms
+
+    samples = np.random.default_rng(4).integers(0, 256, (128, 256, 3), dtype=np.uint8)
+    image = Image.frombytes("LAB", (256, 128), samples.tobytes())
+    transform = ImageCms.buildTransform(
+        ImageCms.createProfile("LAB"), ImageCms.createProfile("sRGB"), "LAB", "RGB",
+        flags=ImageCms.Flags.NOOPTIMIZE,
+    )
+    expected = np.asarray(transform.apply(image)).astype(int)
+    got = imageio.lab_to_srgb8(np.asarray(image)).astype(int)
+    assert np.abs(got - expected).max() <= 1
+
+
+def test_lab_tiff_decodes_in_numpy():
+    samples = np.random.default_rng(5).integers(0, 256, (9, 11, 3), dtype=np.uint8)
+    data = save(Image.frombytes("LAB", (11, 9), samples.tobytes()), "TIFF")
+    decoded = imageio.decode(data)
+    assert decoded.info.mode == "LAB" and decoded.channels == 3 and decoded.native.dtype == np.uint8
+    with Image.open(io.BytesIO(data)) as image:
+        raw = np.asarray(image)
+    np.testing.assert_array_equal(decoded.native, imageio.lab_to_srgb8(raw))
+
+
+def test_lab_tiff_white_point_tag():
+    samples = np.random.default_rng(6).integers(0, 256, (5, 7, 3), dtype=np.uint8)
+    image = Image.frombytes("LAB", (7, 5), samples.tobytes())
+    data = save(image, "TIFF", tiffinfo={318: (0.3127, 0.3290)})
+    decoded = imageio.decode(data)
+    np.testing.assert_array_equal(
+        decoded.native, imageio.lab_to_srgb8(np.asarray(image), imageio._D65)
+    )
+    assert not np.array_equal(decoded.native, imageio.lab_to_srgb8(np.asarray(image)))
 
 
 # -- accepted modes ----------------------------------------------------------------------
@@ -409,3 +670,90 @@ def test_to_rgba8():
     assert imageio.to_rgba8(rgb)[0, 0].tolist() == [255, 0, 128, 255]
     rgba = np.array([[[1.0, 0.0, 0.5, 0.0]]], np.float32)
     assert imageio.to_rgba8(rgba)[0, 0].tolist() == [255, 0, 128, 0]
+
+
+# -- row blocks: same results, no whole-image float64 -------------------------------------
+
+
+def whole_image_quantise(array, bits):
+    """The rule computed on the whole array at once in float64: the oracle for row blocks."""
+    values = np.clip(np.nan_to_num(np.asarray(array, np.float64), nan=0.0), 0.0, 1.0)
+    return np.rint(values * ((1 << bits) - 1)).astype(np.uint8 if bits == 8 else np.uint16)
+
+
+def awkward_values(shape, seed):
+    """Values on and next to every rounding boundary, plus NaN, infinities and overshoot."""
+    rng = np.random.default_rng(seed)
+    values = rng.random(shape, dtype=np.float32)
+    flat = values.reshape(-1)
+    k = rng.integers(0, 65535, flat.size // 3)
+    flat[: k.size] = (k + 0.5) / 65535  # halves in 16 bits
+    flat[k.size : 2 * k.size] = np.nextafter(((k % 255) + 0.5) / 255, 2).astype(np.float32)
+    flat[-4:] = [np.nan, np.inf, -np.inf, 1.5]
+    return values
+
+
+@pytest.mark.parametrize("bits", [8, 16])
+@pytest.mark.parametrize(
+    "shape", [(700, 531, 3), (3, 100_003, 1), (1, 300_001), (300_001,), (9, 7, 4)]
+)
+def test_quantise_in_blocks_equals_whole_image_rule(bits, shape):
+    values = awkward_values(shape, seed=len(shape))
+    np.testing.assert_array_equal(imageio.quantise(values, bits), whole_image_quantise(values, bits))
+    wide = values.astype(np.float64)[..., ::-1]  # float64, not contiguous
+    np.testing.assert_array_equal(imageio.quantise(wide, bits), whole_image_quantise(wide, bits))
+    assert imageio.quantise(np.float32(0.5), bits) == whole_image_quantise(0.5, bits)
+
+
+@pytest.mark.parametrize("channels", [1, 2, 3, 4])
+def test_to_rgba8_in_blocks(channels):
+    values = awkward_values((611, 509, channels), seed=channels)
+    q = whole_image_quantise(values, 8)
+    expected = np.empty((611, 509, 4), np.uint8)
+    expected[..., :3] = q[..., :1] if channels <= 2 else q[..., :3]
+    expected[..., 3] = q[..., -1] if channels in (2, 4) else 255
+    np.testing.assert_array_equal(imageio.to_rgba8(values), expected)
+
+
+@pytest.mark.parametrize("channels", [1, 2, 3, 4])
+def test_png16_rows_in_blocks(channels):
+    values = awkward_values((517, 263, channels), seed=10 + channels)
+    png = imageio.encode_png(values, bits=16)
+    # The IDAT chunks hold each row as filter type 2 (Up) and the row minus the one above.
+    stream, at = b"", 8
+    while at < len(png):
+        length, kind = struct.unpack(">I4s", png[at : at + 8])
+        payload = png[at + 8 : at + 8 + length]
+        assert struct.unpack(">I", png[at + 8 + length : at + 12 + length])[0] == zlib.crc32(
+            kind + payload
+        )
+        stream += payload if kind == b"IDAT" else b""
+        at += 12 + length
+    scanlines = np.frombuffer(zlib.decompress(stream), np.uint8)
+    scanlines = scanlines.reshape(517, 1 + 263 * channels * 2)
+    assert (scanlines[:, 0] == 2).all()
+    raw = np.cumsum(scanlines[:, 1:], axis=0, dtype=np.uint8)  # undo Up, modulo 256
+    samples = raw.view(">u2").reshape(517, 263, channels)
+    np.testing.assert_array_equal(samples, whole_image_quantise(values, 16))
+
+
+def test_encoders_make_no_whole_image_float64():
+    values = np.random.default_rng(12).random((1024, 1024, 4), dtype=np.float32)  # 16 MiB
+    quarter = values.size * 8 // 4  # a quarter of a whole-image float64 copy
+    assert peak_bytes(imageio.to_rgba8, values) < values.size + quarter
+    assert peak_bytes(imageio.quantise, values, 16) < values.size * 2 + quarter
+    assert peak_bytes(imageio.encode_png, values) < values.size + quarter
+    # Random samples do not compress: the file is as large as its samples, held twice at the
+    # end (its chunks, and the joined bytes).
+    assert peak_bytes(lambda: imageio.encode_png(values, bits=16)) < values.size * 4 + quarter
+
+
+def test_decoding_makes_no_whole_image_intermediate():
+    pixels = np.random.default_rng(13).integers(0, 256, (1024, 1024, 3), dtype=np.uint8)
+    image = Image.fromarray(pixels).convert("P", palette=Image.Palette.ADAPTIVE, colors=200)
+    data = save(image, "PNG", compress_level=1)
+    native = pixels.size  # the result: 1024 × 1024 × 3 bytes
+    blocks = 4 * imageio._BLOCK * 3  # a few row blocks in flight
+    assert peak_bytes(imageio.decode, data) < len(data) + native + blocks
+    oriented = with_orientation(pixels, 6, "PNG")  # rotated after Pillow's copy is freed
+    assert peak_bytes(imageio.decode, oriented) < len(oriented) + 2 * native + blocks
