@@ -112,10 +112,9 @@ export class Session extends EventTarget {
    */
   async exportPng(bits = 8) {
     const chain = JSON.stringify(this.chain);
-    const source = this.gpuInfo.available
-      ? await this.gpuCall("run", { chain, pixels: true, present: false })
-      : await this.verifier.run({ chain, pixels: true });
-    return this.gpuCall("encode", { pixels: source.pixels, bits }, { transfer: [source.pixels.buffer] });
+    if (this.gpuInfo.available) return this.gpuCall("export", { chain, bits });
+    const { pixels } = await this.verifier.run({ chain, pixels: true });
+    return this.gpuCall("encode", { pixels, bits }, { transfer: [pixels.buffer] });
   }
 
   /**

@@ -59,13 +59,16 @@ any pixel is decoded, against a limit for its channel count (:data:`MAX_PIXELS`)
 ========  ==========  =================================================================
 channels  limit       why
 ========  ==========  =================================================================
-1         107 MP      In a browser worker (Pyodide is 32-bit WebAssembly: about 2 GiB
-2         66 MP       of memory in practice) an image needs its native samples plus
-3         44 MP       three float32 working copies: the working image, the reference's
-4         33 MP       result and the GPU result it is compared with, so C × (s + 12)
-                      bytes a pixel, s the native sample size (4 for one channel, which
-                      may be float32; 1 otherwise). :data:`IMAGE_MEMORY` (1.6 GiB) of it
-                      is given to the image; the rest is the runtime and the file itself
+1         143 MP      One browser worker, the GPU worker, holds the whole image (Pyodide
+2         122 MP      is 32-bit WebAssembly: about 2 GiB of memory in practice); the
+3         90 MP       reference workers hold tiles, and the GPU holds the float32
+4         71 MP       working copies. The GPU worker keeps the native samples (C × s
+                      bytes a pixel, s = 4 for one channel, which may be float32; 1
+                      otherwise), and at the peak of any one task 4 bytes a pixel more
+                      (Pillow's own image while decoding, or the 8-bit display image)
+                      plus, while exporting, 16-bit samples and their PNG encoding
+                      (2 × C × 2): C × (s + 4) + 4 bytes a pixel in all, within
+                      :data:`IMAGE_MEMORY` (1.6 GiB; the rest is the runtime and the file)
 ========  ==========  =================================================================
 
 Decoding itself needs less: the file, Pillow's internal image (1 to 4 bytes a pixel) and
@@ -99,7 +102,7 @@ Examples
 >>> round(float(decoded.array[0, 0, 0]) * 255, 3)  # 127.5 rounds half to even
 128.0
 >>> {channels: f"{limit / 1e6:g} MP" for channels, limit in MAX_PIXELS.items()}
-{1: '107 MP', 2: '66 MP', 3: '44 MP', 4: '33 MP'}
+{1: '143 MP', 2: '122 MP', 3: '90 MP', 4: '71 MP'}
 """
 
 import contextlib
@@ -128,6 +131,7 @@ __all__ = [
     "decode",
     "lab_to_srgb8",
     "encode_png",
+    "encode_samples",
     "to_rgba8",
     "quantise",
 ]
@@ -140,14 +144,15 @@ FORMATS = ("PNG", "JPEG", "WEBP", "GIF", "BMP", "TIFF")
 #: the file's bytes take the rest.
 IMAGE_MEMORY = int(1.6 * 2**30)
 
-# Bytes a pixel costs per channel beyond its native samples: three float32 working copies
-# (the working image, the reference's result, the GPU result compared with it).
-_WORKING_BYTES = 3 * 4
+# Bytes a pixel costs in the GPU worker beyond its native samples: per channel, 16-bit export
+# samples and their PNG encoding; per pixel, Pillow's image while decoding or the 8-bit display.
+_EXPORT_BYTES = 2 * 2
+_PIXEL_BYTES = 4
 
 
 def _max_pixels(channels):
     sample = 4 if channels == 1 else 1  # one channel may be float32 (mode F); colour is 8-bit
-    per_pixel = channels * (sample + _WORKING_BYTES)
+    per_pixel = channels * (sample + _EXPORT_BYTES) + _PIXEL_BYTES
     return IMAGE_MEMORY // per_pixel // 1_000_000 * 1_000_000
 
 
@@ -443,7 +448,7 @@ def decode(data, *, max_pixels=None):
         * ``The file is not a supported image (PNG, JPEG, WebP, GIF, BMP or TIFF).``
         * ``The file starts like a TIFF image, but its header is damaged or of a kind the
           decoder does not support.``
-        * ``The image is 9000×8000 = 72 MP; the limit for RGBA images is 33 MP.``
+        * ``The image is 9000×8000 = 72 MP; the limit for RGBA images is 71 MP.``
         * ``This TIFF uses JPEG compression, which the browser build cannot decode; ...``
         * ``The file is truncated or corrupt: the data ends before the image is complete.``
           (also "a checksum does not match", "its sequence of frames is damaged", "it
@@ -917,9 +922,27 @@ def encode_png(array, *, bits=8):
     """
     _check_bits(bits)
     array, _ = as_image(array)
-    if bits == 16:
-        return _png16(array)
-    samples = quantise(array, 8)
+    return encode_samples(quantise(array, bits))
+
+
+def encode_samples(samples):
+    """Encode quantised samples (uint8 or uint16, H×W×C, C in 1..4) as PNG bytes of that depth.
+
+    For callers that quantise a band at a time (:func:`quantise`) rather than hold a whole
+    float image.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> decode(encode_samples(np.full((1, 2, 1), 513, np.uint16))).native.ravel().tolist()
+    [513, 513]
+    """
+    samples = np.asarray(samples)
+    if samples.dtype not in (np.uint8, np.uint16):
+        raise ValueError(f"samples must be uint8 or uint16, got {samples.dtype}")
+    samples, _ = as_image(samples)
+    if samples.dtype == np.uint16:
+        return _png16(samples)
     channels = samples.shape[2]
     image = Image.fromarray(samples[:, :, 0] if channels == 1 else samples)
     buffer = io.BytesIO()
@@ -928,22 +951,25 @@ def encode_png(array, *, bits=8):
 
 
 def _chunk(kind, payload):
-    crc = zlib.crc32(payload, zlib.crc32(kind))
-    return b"".join([struct.pack(">I", len(payload)), kind, payload, struct.pack(">I", crc)])
+    return (
+        struct.pack(">I", len(payload))
+        + kind
+        + payload
+        + struct.pack(">I", zlib.crc32(kind + payload) & 0xFFFFFFFF)
+    )
 
 
-def _png16(array):
-    """Write 16-bit PNG (Pillow cannot write 16-bit colour), quantising and compressing in
-    row blocks, one IDAT chunk each. Rows use the Up filter."""
-    height, width, channels = array.shape
+def _png16(samples):
+    """Write 16-bit PNG (Pillow cannot write 16-bit colour), compressing in row blocks, one
+    IDAT chunk each. Rows use the Up filter."""
+    height, width, channels = samples.shape
     colour_type = {1: 0, 2: 4, 3: 2, 4: 6}[channels]
     header = struct.pack(">IIBBBBB", width, height, 16, colour_type, 0, 0, 0)
     parts = [b"\x89PNG\r\n\x1a\n", _chunk(b"IHDR", header)]
     compressor = zlib.compressobj(6)
     previous = np.zeros(width * channels * 2, np.uint8)  # the row above the first is zero
-    for rows in _row_blocks(array):
-        samples = quantise(array[rows], 16)
-        raw = samples.astype(">u2").view(np.uint8).reshape(-1, width * channels * 2)
+    for rows in _row_blocks(samples):
+        raw = samples[rows].astype(">u2").view(np.uint8).reshape(-1, width * channels * 2)
         scanlines = np.empty((raw.shape[0], raw.shape[1] + 1), np.uint8)
         scanlines[:, 0] = 2
         np.subtract(raw[:1], previous, out=scanlines[:1, 1:])  # wraps modulo 256, as PNG says

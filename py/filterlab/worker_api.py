@@ -336,7 +336,7 @@ async def verify_start(chain: str, stages: bool = False, workers: int = 1) -> An
     h, w, c = native.shape
     gpu = _state.engine is not None
     enabled = sum(step.enabled for step in steps)
-    if gpu:
+    if gpu and (stages or not _state.engine.keep_last(steps)):
         await _run_engine(steps, present=False, keep="stages" if stages else "result")
     tiles = verify.tiles(h, w, size=verify.tile_size(h, w, max(1, int(workers))))
     _state.job = {"id": _state.next_job, "steps": steps, "tiles": tiles,
@@ -386,9 +386,39 @@ def combine(partials, tol: float = _compare.DEFAULT_TOLERANCE) -> Any:
     return _js(_public(_compare.combine(records, tol=tol).as_dict()))
 
 
+# Rows of float32 result read back at a time while exporting: the whole image never is.
+_EXPORT_BAND_BYTES = 32 << 20
+
+
+@_boundary
+async def export(chain: str, bits: int = 8) -> Any:
+    """The GPU's result of a chain (JSON text) on the current image, as a PNG file.
+
+    The result is read back a band of rows at a time and quantised as
+    :func:`filterlab.imageio.quantise` documents (clipped to [0, 1], rounded); ``bits`` is 8
+    or 16.
+    """
+    steps = chains.validate(chain)
+    h, w, c = _require_image().shape
+    if bits not in (8, 16) or isinstance(bits, bool):
+        raise UserError(f"bits must be 8 or 16, got {bits!r}")
+    if _state.engine is None or not _state.engine.keep_last(steps):
+        await _run_engine(steps, present=False, keep="result")
+    samples = np.empty((h, w, c), np.uint8 if bits == 8 else np.uint16)
+    rows = max(1, _EXPORT_BAND_BYTES // (w * c * 4))
+    band = np.empty((rows, w, c), np.float32)
+    for y0 in range(0, h, rows):
+        y1 = min(h, y0 + rows)
+        [[values]] = await _state.engine.read_regions([(y0, y1, 0, w)])
+        values.assign_to(band[: y1 - y0].reshape(-1))
+        samples[y0:y1] = imageio.quantise(band[: y1 - y0], bits)
+    return _typed(np.frombuffer(imageio.encode_samples(samples), np.uint8), js.Uint8Array)
+
+
 @_boundary
 def encode(pixels, bits: int = 8) -> Any:
-    """Encode result pixels (a Float32Array, H×W×C of the current image) as a PNG file.
+    """Encode result pixels (a Float32Array, H×W×C of the current image) as a PNG file: the
+    export without a GPU, from the reference's pixels.
 
     Values are clipped to [0, 1] and rounded as :func:`filterlab.imageio.encode_png`
     documents; ``bits`` is 8 or 16.
@@ -526,6 +556,6 @@ def stats() -> Any:
 #: The methods each kind of worker serves, by the names the page calls them.
 GPU_METHODS = {"ops": ops, "defaults": defaults, "to_url": to_url, "from_url": from_url,
                "init": init, "load": load, "run": run, "verify_start": verify_start,
-               "verify_read": verify_read, "combine": combine, "encode": encode,
+               "verify_read": verify_read, "combine": combine, "export": export, "encode": encode,
                "debug": debug}
 REFERENCE_METHODS = {"check_tile": check_tile, "stats": stats}

@@ -48,3 +48,19 @@ def settled_stats(page, timeout_s=180):
         if stats["pendingCompiles"] == 0 or time.monotonic() > deadline:
             return stats
         page.wait_for_timeout(250)
+
+
+METRIC = "[data-testid=metric-max-abs-error]"
+VERIFIED = """() => { const m = document.querySelector('[data-testid=metrics]');
+    return m.dataset.verdict === 'final' && m.dataset.stale === 'false'
+        && /^[0-9.e+-]+$/.test(document.querySelector('[data-testid=metric-max-abs-error]').textContent); }"""
+
+
+def wait_verified(page, timeout_ms=120_000):
+    """Wait for a complete verification of what the controls show; return its max |Δ|.
+
+    The metric's text is then cleared, so the next call waits for the next verification."""
+    page.wait_for_function(VERIFIED, timeout=timeout_ms)
+    value = float(page.locator(METRIC).inner_text())
+    page.evaluate(f"() => {{ document.querySelector('{METRIC}').textContent = '–'; }}")
+    return value

@@ -5,7 +5,7 @@ from __future__ import annotations
 import cv2
 import numpy as np
 
-from pages import png_bytes, random_image, run_api
+from pages import png_bytes, random_image, run_api, wait_verified
 
 TIMEOUT_MS = 120_000
 METRIC = "[data-testid=metric-max-abs-error]"
@@ -19,11 +19,7 @@ def _load(page, tmp_path, seed=0):
 
 
 def _wait_fresh_metric(page):
-    page.wait_for_function(f"() => /^[0-9.e+-]+$/.test(document.querySelector('{METRIC}').textContent)",
-                           timeout=TIMEOUT_MS)
-    value = float(page.locator(METRIC).inner_text())
-    page.evaluate(f"() => {{ document.querySelector('{METRIC}').textContent = '–'; }}")
-    return value
+    return wait_verified(page, TIMEOUT_MS)
 
 
 def _gpu_pixels(page):

@@ -17,8 +17,8 @@ def _limits_table():
 
 
 def test_limits_table_matches_the_code():
-    dropzone = (ROOT / "app" / "ui" / "dropzone.js").read_text()
-    factors = re.search(r"MAX_FILE_BYTES = ([\d\s*]+);", dropzone).group(1).split("*")
+    files = (ROOT / "app" / "files.js").read_text()
+    factors = re.search(r"MAX_FILE_BYTES = ([\d\s*]+);", files).group(1).split("*")
     max_file_mib = math.prod(int(factor) for factor in factors) / 2**20
     mp = {channels: f"{limit / 1e6:g} MP" for channels, limit in imageio.MAX_PIXELS.items()}
     assert _limits_table() == {
@@ -39,4 +39,4 @@ def test_limits_table_matches_the_code():
 def test_memory_model_in_the_readme():
     text = (ROOT / "README.md").read_text()
     assert f"within {imageio.IMAGE_MEMORY / 2**30:g} GiB" in text
-    assert "C × (s + 12) bytes a pixel" in text
+    assert "C × (s + 4) + 4 bytes a pixel" in text

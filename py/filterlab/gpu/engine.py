@@ -91,8 +91,9 @@ class Engine:
         # Which pipelines serve a pass: "auto" (specialised when ready, else general),
         # "general" or "specialised" (compiled while the run waits); tests force each.
         self.pipelines = "auto"
-        self.kept: tuple[list[str], list] | None = None  # (buffers, bands) of the last keep run
+        self.kept: tuple[list[str], list] | None = None  # (buffers, bands) readable by read_regions
         self.runs = 0  # counts runs, so that readers of kept outputs can tell they are current
+        self._last: tuple | None = None  # (steps, result buffer, bands) of the last run
         self._cval_rows: set[int] = set()
         self._prepared = False
         gpu.on_reset(self._forget_upload)
@@ -101,6 +102,7 @@ class Engine:
         self._uploaded = None
         self._prepared = False
         self.kept = None
+        self._last = None
 
     def prepare(self) -> None:
         """Compile in the background every pipeline a run may need before it knows its radii:
@@ -128,6 +130,7 @@ class Engine:
             raise ValueError(f"unsupported pixel type {pixels.dtype}")
         self._source = np.ascontiguousarray(pixels)
         self._uploaded = None
+        self._last = None
 
     @property
     def geometry(self) -> planning.Geometry:
@@ -165,6 +168,7 @@ class Engine:
                                    keep=keep == "stages", entries=self.entries)
         self.runs += 1
         self.kept = None
+        self._last = None
         self.resources.set_geometry((g, tuple(bands)))
         job = _Job(plan, bands, timings={"upload_ms": 0.0, "bands": len(bands)})
         try:
@@ -199,10 +203,19 @@ class Engine:
                 result.frame = frame
             if keep:
                 self.kept = (plan.kept if keep == "stages" and plan.kept else [plan.result], bands)
+            self._last = (tuple(steps), plan.result, bands)
         finally:
             self._release(job)
         result.timings["total_ms"] = (time.perf_counter() - t0) * 1e3
         return result
+
+    def keep_last(self, steps: list[Step]) -> bool:
+        """Keep the result of the last run for :meth:`read_regions`, if it ran `steps` on the
+        current image: nothing has written its buffer since, so it need not run again."""
+        if self._last is None or self._last[0] != tuple(steps) or self._uploaded is None:
+            return False
+        self.kept = ([self._last[1]], self._last[2])
+        return True
 
     async def read_regions(self, regions: list[tuple[int, int, int, int]]) -> list[list]:
         """Read rectangles ``(y0, y1, x0, x1)`` of the outputs the last ``keep`` run kept.
