@@ -47,6 +47,7 @@ from pyodide.ffi import to_js
 from . import catalog, imageio, kernels, verify
 from . import chain as chains
 from . import compare as _compare
+from .gpu import plan as planning
 from .gpu import shaders
 from .gpu.device import GPUDevice, GPUError, GPUUnavailableError
 from .gpu.engine import Engine
@@ -437,9 +438,10 @@ def debug(action: str, argument: str = "") -> Any:
     restores automatic banding), so tests can check banded results against unbanded ones.
     ``entries`` takes ``"shader.entry:other,..."`` and makes the engine use entry point
     ``other`` wherever it would use ``shader.entry`` (benchmarking variants); the item
-    ``unfused`` keeps the separate unpack pass. ``pipelines`` is ``auto``, ``general`` or
-    ``specialised``: which pipelines serve a pass with a kernel radius. ``fatal`` kills this
-    worker's Python on purpose, to test that the page recovers.
+    ``unfused`` keeps the separate unpack pass, and ``name=value`` items set planning options
+    (``filterlab.gpu.plan.OPTIONS``, e.g. ``separable=twopass``). ``pipelines`` is ``auto``,
+    ``general`` or ``specialised``: which pipelines serve a pass with a kernel radius. ``fatal``
+    kills this worker's Python on purpose, to test that the page recovers.
     """
     engine = _state.engine
     if action == "fatal":
@@ -473,9 +475,15 @@ def debug(action: str, argument: str = "") -> Any:
         return _js(_public({"band_rows": engine.band_rows}))
     if action == "entries":
         items = [item for item in argument.split(",") if item]
+        options = dict(item.split("=", 1) for item in items if "=" in item)
+        try:
+            planning.check_options(options)
+        except ValueError as exc:
+            raise UserError(str(exc)) from None
         engine.fuse = "unfused" not in items
-        pairs = [item.split(":") for item in items if item != "unfused"]
+        pairs = [item.split(":", 1) for item in items if item != "unfused" and "=" not in item]
         engine.entries = {tuple(key.split(".")): value for key, value in pairs}
+        engine.options = options
         return _js({"entries": argument})
     if action == "pipelines":
         if argument not in ("auto", "general", "specialised"):

@@ -141,6 +141,51 @@ def test_every_upload_format_matches_the_reference(app, kind):
     assert result["metrics"]["maxAbsError"] <= TOL
 
 
+def test_unknown_planning_options_are_refused(app):
+    for argument in ("separable=threepass", "fusion=all"):
+        with pytest.raises(PlaywrightError, match="unknown"):
+            app.evaluate("(v) => window.filterlab.debug('entries', v)", argument)
+
+
+SHARPEN_5X5 = (2 * np.eye(5)[2][:, None] * np.eye(5)[2] - 1 / 25).tolist()
+# Random 7×7 weights scaled to an absolute sum of 1, so that no step amplifies the rounding of
+# the steps before it beyond the tolerance (the gradient after it would, by up to 8×).
+_RANDOM_7X7 = np.random.default_rng(9).normal(size=(7, 7))
+VARIANT_CHAIN = [  # fused and two-pass blurs, a blocked correlation, a gradient and a correlation
+    {"op": "gaussian_blur", "params": {"sigma": 3.0, "mode": "mirror"}},
+    {"op": "box_blur", "params": {"size": 5, "mode": "constant", "cval": 0.3}},
+    {"op": "gaussian_blur", "params": {"sigma": 9.0, "mode": "wrap"}},
+    {"op": "convolve", "params": {"kernel": np.round(_RANDOM_7X7 / np.abs(_RANDOM_7X7).sum(), 4).tolist(),
+                                  "mode": "nearest"}},
+    {"op": "edges", "params": {"operator": "sobel", "mode": "reflect"}},
+    {"op": "convolve", "params": {"kernel": SHARPEN_5X5, "mode": "constant", "cval": 0.2}},
+    {"op": "unsharp_mask", "params": {"sigma": 1.1, "amount": 0.6}},
+]
+# What the benchmark page compares (docs/benchmarks.md); each must stay exact.
+VARIANTS = {
+    "": ["1:gaussian_blur (unpacking)", "5:edges + 6:convolve"],
+    "separable=twopass": ["1:gaussian_blur x (unpacking)", "1:gaussian_blur y"],
+    "separable=twopass,separable.along_y_rows:along_y": ["1:gaussian_blur y"],
+    "separable=twopass,separable.along_y_rows:along_y_direct": ["1:gaussian_blur y"],
+    "pairs=separate,convolve.blocked:tiled": ["5:edges", "6:convolve"],
+    "unfused": ["unpack", "1:gaussian_blur"],
+}
+
+
+@pytest.mark.parametrize("variant", list(VARIANTS))
+def test_every_benchmark_variant_matches_the_reference(app, variant):
+    image = png_bytes(random_image(37, 70, 4, seed=31))
+    app.evaluate("(v) => window.filterlab.debug('entries', v)", variant)
+    try:
+        gpu = run_api(app, image, VARIANT_CHAIN, pixels="gpu")
+    finally:
+        app.evaluate("() => window.filterlab.debug('entries', '')")
+    labels = [p["label"] for p in gpu["timings"]["passes"]]
+    assert set(VARIANTS[variant]) <= set(labels), labels
+    cpu = run_api(app, image, VARIANT_CHAIN, pixels="cpu", compare=False)["pixels"]
+    assert np.abs(gpu["pixels"] - cpu).max() <= TOL * max(1.0, float(np.abs(cpu).max()))
+
+
 BAND_CHAIN = [  # the first pass unpacks as it reads; halos then grow and shrink: 2, 1, 12, 4, 1...
     {"op": "box_blur", "params": {"size": 5, "mode": "mirror"}},
     {"op": "laplace", "params": {"neighbours": 4, "mode": "wrap"}},
@@ -152,6 +197,9 @@ BAND_CHAIN = [  # the first pass unpacks as it reads; halos then grow and shrink
     {"op": "laplace", "params": {"neighbours": 8, "mode": "reflect"}},
     {"op": "box_blur", "params": {"size": 5, "mode": "constant", "cval": 0.9}},
     {"op": "convolve", "params": {"kernel": [[1, 2, 1], [2, 4, 2], [1, 2, 1]], "mode": "wrap"}},
+    # one pass unbanded, two passes banded
+    {"op": "edges", "params": {"operator": "prewitt", "output": "y", "mode": "wrap"}},
+    {"op": "convolve", "params": {"kernel": SHARPEN_5X5, "mode": "mirror"}},
 ]
 
 

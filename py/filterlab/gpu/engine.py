@@ -86,6 +86,7 @@ class Engine:
         self._source: np.ndarray | None = None
         self._uploaded: list | None = None  # the bands the current upload was made for
         self.entries: dict[tuple[str, str], str] = {}  # benchmark variants (plan_chain)
+        self.options: dict[str, str] = {}  # planning options (plan.OPTIONS), benchmark variants
         self.band_rows: int | None = None  # forces bands of this many rows (tests)
         self.fuse = True  # let a first row pass unpack the upload itself (Plan.fuse_unpack)
         # Which pipelines serve a pass: "auto" (specialised when ready, else general),
@@ -108,16 +109,12 @@ class Engine:
         """Compile in the background every pipeline a run may need before it knows its radii:
         those without a radius, and the general pipelines of the shaders with one."""
         self._prepared = True
+        for name, entry, constants in planning.general_pipelines(self.gpu.limits):
+            self.resources.prepare(name, entry, constants)
         for name, shader in shaders.SHADERS.items():
-            for entry in shader.entries:
-                if entry in shader.general.values():
-                    constants = {**shaders.workgroup_size(name, entry),
-                                 "RADIUS": planning.general_radius(name), "GENERAL": 1}
-                elif name in ("separable", "convolve"):
-                    continue  # specialised per radius: prepared as radii come into use
-                else:
-                    constants = shaders.workgroup_size(name, entry)
-                self.resources.prepare(name, entry, constants)
+            if not shader.general:  # shaders with a radius are specialised as radii come into use
+                for entry in shader.entries:
+                    self.resources.prepare(name, entry, shaders.workgroup_size(name, entry))
 
     # -- inputs -------------------------------------------------------------------------------
 
@@ -165,7 +162,8 @@ class Engine:
         display = present and not canvas and self.presenter.mode != "none"
         plan = planning.plan_chain(steps, g, limits=self.gpu.limits, stages=stages,
                                    readback=readback, display=display, fuse=self.fuse,
-                                   keep=keep == "stages", entries=self.entries)
+                                   keep=keep == "stages", entries=self.entries,
+                                   banded=len(bands) > 1, options=self.options)
         self.runs += 1
         self.kept = None
         self._last = None
@@ -389,7 +387,7 @@ class Engine:
         compute = encoder.beginComputePass(js_object(descriptor))
         compute.setPipeline(pipeline)
         compute.setBindGroup(0, group)
-        compute.dispatchWorkgroups(*shaders.dispatch_size(p.shader, entry, width, y1 - y0))
+        compute.dispatchWorkgroups(*shaders.dispatch_size(p.shader, entry, width, y1 - y0, constants))
         compute.end()
 
     def _pipeline(self, p: planning.Pass) -> tuple[str, dict, object]:
@@ -464,7 +462,8 @@ class Engine:
             passes = job.plan.passes
             ns = (await _read_timestamps(job.query)).reshape(len(passes), len(bands), 2)
             timings["passes"] = [
-                {"label": p.label, "ms": float((ns[i, :, 1] - ns[i, :, 0]).sum()) / 1e6}
+                {"label": p.label, "kernel": f"{p.shader}.{p.entry}",
+                 "ms": float((ns[i, :, 1] - ns[i, :, 0]).sum()) / 1e6}
                 for i, p in enumerate(passes)
             ]
             timings["gpu_ms"] = float(ns[-1, -1, 1] - ns[0, 0, 0]) / 1e6
