@@ -141,10 +141,42 @@ def test_every_upload_format_matches_the_reference(app, kind):
     assert result["metrics"]["maxAbsError"] <= TOL
 
 
-def test_unknown_planning_options_are_refused(app):
-    for argument in ("separable=threepass", "fusion=all"):
+# chunks of about 1 KiB: several on these small images
+UPLOADS = ["write", "chunks:0.001", "mapped", "staging", "bitmap"]
+
+
+@pytest.mark.parametrize("method", UPLOADS)
+def test_every_upload_method_gives_the_gpu_the_exact_samples(app, method):
+    rng = np.random.default_rng(43)
+    rgba = rng.integers(0, 256, size=(19, 64, 4), dtype=np.uint8)  # rows of 256 bytes
+    rgba[0, :, 3] = 0    # premultiplying would lose these colours
+    rgba[1, :, 3] = 255
+    rgba[2, :, 3] = 1
+    gray16 = _encoded(rng.integers(0, 65536, size=(7, 9)).astype(np.uint16))
+    floats = _encoded(rng.random((5, 11)).astype(np.float32), "TIFF")
+    bitmap = method == "bitmap"
+    cases = [(png_bytes(rgba), method), (png_bytes(rgba[:, :63]), "write" if bitmap else method),
+             (png_bytes(rgba[..., :3]), "write" if bitmap else method),
+             (gray16, "write" if bitmap else method), (floats, "write" if bitmap else method)]
+    for data, used in cases:
+        run_api(app, data, [], compare=False)
+        for action in ("upload", "upload-cold"):
+            check = app.evaluate("([a, m]) => window.filterlab.debug(a, m)", [action, method])
+            assert check["exact"] and check["method"] == used, (action, used, check)
+    # and a chain uploaded this way matches the reference
+    app.evaluate("(m) => window.filterlab.debug('entries', 'upload=' + m)", method)
+    try:
+        result = run_api(app, png_bytes(rgba[::-1]), CHAIN)  # a new image: uploaded as it loads
+    finally:
+        app.evaluate("() => window.filterlab.debug('entries', '')")
+    assert result["metrics"]["maxAbsError"] <= TOL
+
+
+def test_unknown_upload_methods_and_options_are_refused(app):
+    for action, argument in (("upload", "teleport"), ("upload", "chunks:-1"), ("entries", "upload=mapped:2"),
+                             ("entries", "separable=threepass")):
         with pytest.raises(PlaywrightError, match="unknown"):
-            app.evaluate("(v) => window.filterlab.debug('entries', v)", argument)
+            app.evaluate("([a, b]) => window.filterlab.debug(a, b)", [action, argument])
 
 
 SHARPEN_5X5 = (2 * np.eye(5)[2][:, None] * np.eye(5)[2] - 1 / 25).tolist()
