@@ -4,15 +4,42 @@
 // which `make provision` fills with hash-checked files; the build copies it into dist/.
 import { defineConfig } from "vite";
 
+// The Content-Security-Policy of every page, written once: each HTML page gets it as a
+// <meta http-equiv> (so any static host enforces it), and the dev and preview servers send it
+// as a header (which also covers the workers, whose scripts a <meta> cannot reach).
+// Everything is same-origin. 'wasm-unsafe-eval' lets Pyodide compile WebAssembly; nothing
+// needs 'unsafe-eval' or inline scripts. blob: and data: images are the page's own exports.
+export const CONTENT_SECURITY_POLICY = [
+  "default-src 'self'",
+  "script-src 'self' 'wasm-unsafe-eval'",
+  "worker-src 'self'",
+  "connect-src 'self'",
+  "img-src 'self' blob: data:",
+  "object-src 'none'",
+  "base-uri 'none'",
+].join("; ");
+
+const contentSecurityPolicy = {
+  name: "filterlab-content-security-policy",
+  transformIndexHtml: () => [
+    { tag: "meta", attrs: { "http-equiv": "Content-Security-Policy", content: CONTENT_SECURITY_POLICY }, injectTo: "head-prepend" },
+  ],
+};
+
+const headers = { "Content-Security-Policy": CONTENT_SECURITY_POLICY };
+
 export default defineConfig({
   base: "./",
   publicDir: "public",
+  plugins: [contentSecurityPolicy],
   server: {
     host: "127.0.0.1",
     port: 5173,
     strictPort: true,
+    headers,
     watch: { ignored: ["**/.venv/**", "**/.cache/**", "**/tests/**"] },
   },
+  preview: { headers },
   worker: { format: "es" },
   build: {
     outDir: "dist",

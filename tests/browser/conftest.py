@@ -8,8 +8,10 @@ else Playwright's own download if one is installed.
 from __future__ import annotations
 
 import functools
+import html
 import http.server
 import os
+import re
 import shutil
 import sys
 import threading
@@ -31,18 +33,34 @@ WEBGPU_ARGS = [
 START_TIMEOUT_MS = 180_000
 
 
+def content_security_policy() -> str:
+    """The policy the build wrote into index.html; the server sends it as a header too, as the
+    dev and preview servers do, so that it also governs the workers."""
+    page = (DIST / "index.html").read_text()
+    match = re.search(r'<meta http-equiv="Content-Security-Policy" content="([^"]*)"', page)
+    if match is None:
+        pytest.fail("dist/index.html has no Content-Security-Policy")
+    return html.unescape(match.group(1))
+
+
 class _Handler(http.server.SimpleHTTPRequestHandler):
     extensions_map = {**http.server.SimpleHTTPRequestHandler.extensions_map,
                       ".wasm": "application/wasm", ".mjs": "text/javascript", ".js": "text/javascript"}
+    policy = ""
 
     def log_message(self, *args):
         pass
+
+    def end_headers(self):
+        self.send_header("Content-Security-Policy", self.policy)
+        super().end_headers()
 
 
 @pytest.fixture(scope="session")
 def server_url():
     if not (DIST / "index.html").is_file():
         pytest.fail("dist/ is missing: run 'make build' (make test does) before the browser tests")
+    _Handler.policy = content_security_policy()
     handler = functools.partial(_Handler, directory=str(DIST))
     server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), handler)
     thread = threading.Thread(target=server.serve_forever, daemon=True)
