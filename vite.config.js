@@ -7,26 +7,40 @@ import { defineConfig } from "vite";
 // The Content-Security-Policy of every page, written once: each HTML page gets it as a
 // <meta http-equiv> (so any static host enforces it), and the dev and preview servers send it
 // as a header (which also covers the workers, whose scripts a <meta> cannot reach).
-// Everything is same-origin. 'wasm-unsafe-eval' lets Pyodide compile WebAssembly; nothing
-// needs 'unsafe-eval' or inline scripts. blob: and data: images are the page's own exports.
-export const CONTENT_SECURITY_POLICY = [
+// Everything is same-origin. 'wasm-unsafe-eval' lets Pyodide compile WebAssembly; the app
+// needs neither 'unsafe-eval' nor inline scripts. blob: and data: images are its own exports.
+const policy = (script) => [
   "default-src 'self'",
-  "script-src 'self' 'wasm-unsafe-eval'",
+  `script-src ${script}`,
   "worker-src 'self'",
   "connect-src 'self'",
   "img-src 'self' blob: data:",
   "object-src 'none'",
   "base-uri 'none'",
 ].join("; ");
+export const CONTENT_SECURITY_POLICY = policy("'self' 'wasm-unsafe-eval'");
+// The benchmark page is developer tooling, not the app: its peer OpenCV.js (Emscripten's
+// embind) builds functions with `new Function`, which needs 'unsafe-eval' there alone.
+const BENCH_POLICY = policy("'self' 'wasm-unsafe-eval' 'unsafe-eval'");
+const policyOf = (path) => (/(^|\/)bench\.html$/.test(path ?? "") ? BENCH_POLICY : CONTENT_SECURITY_POLICY);
 
 const contentSecurityPolicy = {
   name: "filterlab-content-security-policy",
-  transformIndexHtml: () => [
-    { tag: "meta", attrs: { "http-equiv": "Content-Security-Policy", content: CONTENT_SECURITY_POLICY }, injectTo: "head-prepend" },
+  transformIndexHtml: (html, { path, filename }) => [
+    { tag: "meta", attrs: { "http-equiv": "Content-Security-Policy", content: policyOf(filename ?? path) }, injectTo: "head-prepend" },
   ],
+  configureServer(server) {
+    server.middlewares.use(sendPolicy);
+  },
+  configurePreviewServer(server) {
+    server.middlewares.use(sendPolicy);
+  },
 };
 
-const headers = { "Content-Security-Policy": CONTENT_SECURITY_POLICY };
+function sendPolicy(request, response, next) {
+  response.setHeader("Content-Security-Policy", policyOf(request.url?.split("?")[0]));
+  next();
+}
 
 export default defineConfig({
   base: "./",
@@ -36,10 +50,8 @@ export default defineConfig({
     host: "127.0.0.1",
     port: 5173,
     strictPort: true,
-    headers,
     watch: { ignored: ["**/.venv/**", "**/.cache/**", "**/tests/**"] },
   },
-  preview: { headers },
   worker: { format: "es" },
   build: {
     outDir: "dist",

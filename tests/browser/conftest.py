@@ -33,26 +33,27 @@ WEBGPU_ARGS = [
 START_TIMEOUT_MS = 180_000
 
 
-def content_security_policy() -> str:
-    """The policy the build wrote into index.html; the server sends it as a header too, as the
-    dev and preview servers do, so that it also governs the workers."""
-    page = (DIST / "index.html").read_text()
-    match = re.search(r'<meta http-equiv="Content-Security-Policy" content="([^"]*)"', page)
+def content_security_policy(page: str = "index.html") -> str:
+    """The policy the build wrote into a page; the server sends it as a header too, as the dev
+    and preview servers do, so that it also governs the workers."""
+    text = (DIST / page).read_text()
+    match = re.search(r'<meta http-equiv="Content-Security-Policy" content="([^"]*)"', text)
     if match is None:
-        pytest.fail("dist/index.html has no Content-Security-Policy")
+        pytest.fail(f"dist/{page} has no Content-Security-Policy")
     return html.unescape(match.group(1))
 
 
 class _Handler(http.server.SimpleHTTPRequestHandler):
     extensions_map = {**http.server.SimpleHTTPRequestHandler.extensions_map,
                       ".wasm": "application/wasm", ".mjs": "text/javascript", ".js": "text/javascript"}
-    policy = ""
+    policies: dict = {}
 
     def log_message(self, *args):
         pass
 
     def end_headers(self):
-        self.send_header("Content-Security-Policy", self.policy)
+        page = self.path.split("?")[0].rsplit("/", 1)[-1]
+        self.send_header("Content-Security-Policy", self.policies.get(page, self.policies["index.html"]))
         super().end_headers()
 
 
@@ -60,7 +61,7 @@ class _Handler(http.server.SimpleHTTPRequestHandler):
 def server_url():
     if not (DIST / "index.html").is_file():
         pytest.fail("dist/ is missing: run 'make build' (make test does) before the browser tests")
-    _Handler.policy = content_security_policy()
+    _Handler.policies = {page: content_security_policy(page) for page in ("index.html", "bench.html")}
     handler = functools.partial(_Handler, directory=str(DIST))
     server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), handler)
     thread = threading.Thread(target=server.serve_forever, daemon=True)
