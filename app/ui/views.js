@@ -70,9 +70,12 @@ export class Views {
     });
     session.addEventListener("stale", () => this.markStale(true));
     session.addEventListener("gpu-result", ({ detail }) => {
-      this.showTimings(detail.timings);
       this.showFrame(el.gpu, detail, "gpu");
       this.mark(el.gpu, false);
+      if (!detail.timings.pending) this.showTimings(detail.timings);
+    });
+    session.addEventListener("gpu-timings", ({ detail }) => {
+      if (!detail.timings.error) this.showTimings(detail.timings);
     });
     session.addEventListener("gpu-error", () => {
       this.clear(el.gpu);

@@ -108,6 +108,7 @@ class _State:
     events: list[dict] = []
     job: dict | None = None            # the GPU worker's current verification
     next_job = 1
+    runs = 0                           # the GPU worker's run counter (ids for late timings)
     tiles_checked = 0                  # a reference worker's count of check_tile calls
 
 
@@ -174,7 +175,8 @@ def _memory() -> int:
 
 @functools.lru_cache(maxsize=4)
 def _steps(chain: str) -> tuple:
-    """A chain's validated steps; reference workers see the same chain for every tile."""
+    """A chain's validated steps; reference workers see the same chain for every tile, and
+    get the same object back (filterlab.verify keeps the last chain's stencils)."""
     return tuple(chains.validate(chain))
 
 
@@ -227,7 +229,8 @@ async def init(allowed: bool = True) -> Any:
         await _state.gpu.acquire()
         _state.engine = Engine(_state.gpu)
         present = await _state.engine.presenter.attach(_state.canvas)
-        _state.engine.prepare()
+        # Compiling the pipelines every run may need starts right after start-up, off its path.
+        asyncio.get_running_loop().call_soon(_state.engine.prepare)
     except Exception as exc:  # no GPU path, whatever the cause: the CPU path still works
         _state.gpu = _state.engine = None
         reason = str(exc) if isinstance(exc, GPUUnavailableError) else f"WebGPU could not start ({exc})."
@@ -242,7 +245,8 @@ async def load(data) -> Any:
     """Decode an encoded file (a Uint8Array) and make it the current image.
 
     Its samples stay at native depth, here and on the GPU. Returns the image facts and the
-    original for display: ``frame`` (an ImageBitmap drawn by the GPU) or ``display`` (RGBA8).
+    original for display: ``frame`` (an ImageBitmap drawn by the GPU) or ``display`` (RGBA8),
+    with the upload's ``timings``.
     """
     try:
         decoded = imageio.decode(_bytes_of(data))
@@ -254,7 +258,7 @@ async def load(data) -> Any:
     if _state.engine is not None:
         _state.engine.load(decoded.native)
         shown = await _state.engine.run([], present=True)
-        out.update(_shown(shown))
+        out.update(_shown(shown), timings=_public({"upload_ms": shown.timings["upload_ms"]}))
     if "frame" not in out and "display" not in out:
         out["display"] = _typed(_rgba8(decoded.native), js.Uint8ClampedArray)
     return _js(out)
@@ -295,16 +299,27 @@ async def _run_engine(steps, **options):
 async def run(chain: str, pixels: bool = False, stages: bool = False, present: bool = True) -> Any:
     """Run a chain (JSON text) on the current image on the GPU.
 
-    Returns ``{width, height, channels, timings, adapter, events}``, plus ``frame`` (an
+    Returns ``{run, width, height, channels, timings, adapter, events}``, plus ``frame`` (an
     ImageBitmap) or ``display`` (RGBA8) when presented, ``pixels`` (the final H×W×C result as a
     Float32Array) when asked, and ``stages`` (each enabled step's output) with ``stages``.
     Nothing is read back unless asked: a presented frame goes to the screen from the GPU.
+
+    A run that only presents on the canvas returns as soon as its work is submitted; its
+    ``timings`` then say ``pending: true``, and the worker posts the complete timings when the
+    GPU is done, as the event ``{event: "timings", run, timings}``.
     """
     steps = chains.validate(chain)  # bad parameters never reach the GPU
     h, w, c = _require_image().shape
-    result = await _run_engine(steps, readback=pixels, stages=stages, present=present)
+    _state.runs += 1
+    run_id = _state.runs
+
+    def late(timings):
+        event = {"event": "timings", "run": run_id, "timings": _public(timings)}
+        js.self.postMessage(_js(event))
+
+    result = await _run_engine(steps, readback=pixels, stages=stages, present=present, timings=late)
     out = {
-        "width": w, "height": h, "channels": c,
+        "run": run_id, "width": w, "height": h, "channels": c,
         "timings": _public(result.timings),
         "adapter": _public(_state.gpu.info.as_dict()),
         "events": _drain_events(),
@@ -340,7 +355,9 @@ async def verify_start(chain: str, stages: bool = False, workers: int = 1) -> An
     enabled = sum(step.enabled for step in steps)
     if gpu and (stages or not _state.engine.keep_last(steps)):
         await _run_engine(steps, present=False, keep="stages" if stages else "result")
-    tiles = verify.tiles(h, w, size=verify.tile_size(h, w, max(1, int(workers))))
+    # The first verdict's tiles along the edges are only as deep as the border rules reach.
+    tiles = verify.tiles(h, w, size=verify.tile_size(h, w, max(1, int(workers))),
+                         edge=verify.edge_depth(steps))
     _state.job = {"id": _state.next_job, "steps": steps, "tiles": tiles,
                   "runs": _state.engine.runs if gpu else 0}
     _state.next_job += 1
@@ -375,10 +392,21 @@ async def verify_read(job: int, tiles) -> Any:
             "index": index,
             "rows": _typed(rows.astype(np.int32)),
             "cols": _typed(cols.astype(np.int32)),
-            "block": _typed(native[np.ix_(rows, cols)]),
+            "block": _typed(_gather(native, rows, cols)),
             "gpu": gpu[n] if gpu is not None else [],
         })
     return _js(out)
+
+
+def _gather(native: np.ndarray, rows: np.ndarray, cols: np.ndarray) -> np.ndarray:
+    """``native[np.ix_(rows, cols)]``, as a slice where the indices are one run (most tiles)."""
+    def run(index):
+        return slice(int(index[0]), int(index[-1]) + 1) if index[-1] - index[0] + 1 == len(index) else index
+
+    r, c = run(rows), run(cols)
+    if isinstance(r, slice) and isinstance(c, slice):
+        return native[r, c]
+    return native[np.ix_(rows, cols)]
 
 
 @_boundary
