@@ -65,7 +65,7 @@ export function installApi(session) {
       if (action === "verification") return session.lastVerification ?? null;
       if (action === "pool") return { size: session.pool.size, ready: session.pool.readyCount, workers: await session.pool.stats() };
       if (action === "pool-fatal") {
-        const slot = session.pool.workers.find((s) => s?.ready);
+        const slot = session.pool.holders[0] ?? session.pool.workers.find((s) => s?.started);
         return slot.client.call("debug", { action: "fatal" }).catch((err) => ({ stopped: err.name }));
       }
       return session.gpuCall("debug", { action, argument: String(argument) });

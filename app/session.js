@@ -114,7 +114,11 @@ export class Session extends EventTarget {
     this.latestGpu.abort();
     this.emit("decoding", {});
     const out = await this.gpuCall("load", { data: new Uint8Array(bytes) }, { channel: "load" });
-    this.image = { info: out.info, bytes };
+    this.imageId = (this.imageId ?? 0) + 1;
+    this.image = { info: out.info, bytes, id: this.imageId };
+    const { width, height, channels, bitDepth } = out.info;
+    const sample = bitDepth > 16 ? 4 : bitDepth > 8 ? 2 : 1;
+    this.pool.setImage(bytes, this.imageId, width * height * channels * sample);
     this.emit("image", out);
     return out.info;
   }
@@ -213,11 +217,11 @@ export class Session extends EventTarget {
       if (stages) result.stageMetrics = verdict.stages;
       if (pixels) result.pixels = verdict.pixels;
       result.verification = {
-        tiles: verdict.tiles, workers: this.pool.size, referenceMs: verdict.referenceMs,
+        tiles: verdict.tiles, workers: verdict.workers, referenceMs: verdict.referenceMs,
         readMs: verdict.readMs, wallMs: verdict.wallMs,
       };
       this.lastVerification = result.verification;
-      this.emit("verified", { ...verdict, chain: chainJson, workers: this.pool.size });
+      this.emit("verified", { ...verdict, chain: chainJson });
     });
   }
 }

@@ -3,10 +3,11 @@
 //   1. verify_start: the GPU worker runs the chain once more, keeping its outputs on the GPU,
 //      and cuts the image into tiles, the first verdict's tiles first (edges, corners and a
 //      sample spread over the image);
-//   2. verify_read, a group at a time: the GPU's output for those tiles, read back per tile,
-//      with the source pixels each tile needs (so no worker holds a whole image);
-//   3. check_tile in the idlest reference worker: the reference for the tile and its partial
-//      metrics; the GPU worker combines partial metrics into metrics (compare.combine).
+//   2. verify_read, a group at a time: the GPU's output for those tiles, read back per tile
+//      (no worker holds a whole float image);
+//   3. check_tile in the idlest reference worker holding the image (each decodes it once per
+//      image, at native depth): the reference for the tile, from the source pixels it needs,
+//      and its partial metrics; the GPU worker combines partial metrics into metrics.
 // Tiles are read only as fast as the pool takes them. Aborting the signal stops everything
 // within one tile's time: queued tiles never start.
 import { isAbort } from "./bridge.js";
@@ -43,8 +44,10 @@ export class Verifier {
   async run({ chain, stages = false, tol, pixels = false }, { signal, onStart, onTile, onProgress } = {}) {
     const started = performance.now();
     await abortable(this.pool.ready, signal);
-    const job = await this.gpu.call("verify_start", { chain, stages, workers: this.pool.size },
+    const image = this.pool.image.id;
+    const job = await this.gpu.call("verify_start", { chain, stages, workers: this.pool.image.workers },
       { signal, channel: "verify" });
+    await this.pool.imageReady(signal);
     onStart?.(job);
     const { tiles, width, height, channels } = job;
     const area = (t) => (t[1] - t[0]) * (t[3] - t[2]);
@@ -106,7 +109,8 @@ export class Verifier {
           settled = true;
           this.pool.removeEventListener("worker-ready", onWorker);
           resolve({
-            metrics: last.metrics, stages: last.stages, tiles: tiles.length, referenceMs, readMs,
+            metrics: last.metrics, stages: last.stages, tiles: tiles.length, workers: this.pool.image.workers,
+            referenceMs, readMs,
             wallMs: performance.now() - started, pixels: cpuPixels,
           });
         } catch (err) {
@@ -153,12 +157,9 @@ export class Verifier {
           if (!slot) return;
           const record = backlog.shift();
           slot.outstanding++;
-          const transfer = [record.rows.buffer, record.cols.buffer, record.block.buffer,
-            ...record.gpu.map((a) => a.buffer)];
           slot.client.call("check_tile", {
-            chain, height, width, channels, tile: tiles[record.index], rows: record.rows,
-            cols: record.cols, block: record.block, gpu: record.gpu, tol, stages, pixels,
-          }, { signal, transfer })
+            chain, image, tile: tiles[record.index], gpu: record.gpu, tol, stages, pixels,
+          }, { signal, transfer: record.gpu.map((a) => a.buffer) })
             .then((result) => checked(slot, record, result), (err) => lost(slot, record, err));
         }
       };
@@ -167,7 +168,7 @@ export class Verifier {
         if (settled) return;
         dispatch();
         const workers = this.pool.readyCount;
-        const held = this.pool.workers.reduce((n, s) => n + (s?.ready ? s.outstanding : 0), 0);
+        const held = this.pool.holders.reduce((n, s) => n + s.outstanding, 0);
         const batch = Math.max(1, Math.ceil(workers / 2));
         while (reads < READS_IN_FLIGHT && (next < tiles.length || redo.length)) {
           const room = workers * (PER_WORKER + READ_AHEAD) - held - backlog.length - reading;

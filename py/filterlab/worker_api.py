@@ -6,9 +6,11 @@ parameters are (``app/bridge.js`` writes the message schema down):
 
 * :data:`GPU_METHODS`, served by the GPU worker. It decodes the image and keeps its samples at
   native depth, runs chains on the GPU and presents them, and hands out what verification
-  needs: the GPU's output tile by tile, with the source pixels each tile needs.
-* :data:`REFERENCE_METHODS`, served by each worker of the reference pool: the NumPy reference
-  for one tile at a time, compared with the GPU's tile (:mod:`filterlab.verify`).
+  needs: the tiles, and the GPU's output tile by tile.
+* :data:`REFERENCE_METHODS`, served by each worker of the reference pool. Each decodes the
+  image itself (samples at native depth), then computes the NumPy reference one tile at a
+  time from the source pixels the tile needs and compares it with the GPU's tile
+  (:mod:`filterlab.verify`).
 
 Boundary rules:
 
@@ -110,6 +112,7 @@ class _State:
     next_job = 1
     runs = 0                           # the GPU worker's run counter (ids for late timings)
     tiles_checked = 0                  # a reference worker's count of check_tile calls
+    image_id = None                    # which image a reference worker holds
 
 
 _state = _State()
@@ -370,32 +373,18 @@ async def verify_start(chain: str, stages: bool = False, workers: int = 1) -> An
 
 @_boundary
 async def verify_read(job: int, tiles) -> Any:
-    """The GPU's output and the source pixels of some tiles of verification `job`.
-
-    Returns one record per tile: ``{index, rows, cols, block, gpu}``: the source row and
-    column indices the tile needs, the native source block they select, and the GPU's
-    outputs for the tile (float32, H×W×C each).
-    """
+    """The GPU's outputs for some tiles of verification `job`: per tile, ``{index, gpu}``,
+    the outputs as float32 H×W×C arrays (none without a GPU). The reference workers hold the
+    source image themselves (:func:`reference_load`)."""
     current = _state.job
     engine = _state.engine
     if current is None or current["id"] != job or (engine is not None and engine.runs != current["runs"]):
         raise UserError("That verification was superseded by a newer run.")
-    native = _require_image()
-    h, w, _ = native.shape
     indices = [int(i) for i in tiles]
     picked = [current["tiles"][i] for i in indices]
     gpu = await engine.read_regions([(t.y0, t.y1, t.x0, t.x1) for t in picked]) if engine else None
-    out = []
-    for n, (index, tile) in enumerate(zip(indices, picked)):
-        rows, cols = verify.source_region(current["steps"], tile, h, w)
-        out.append({
-            "index": index,
-            "rows": _typed(rows.astype(np.int32)),
-            "cols": _typed(cols.astype(np.int32)),
-            "block": _typed(_gather(native, rows, cols)),
-            "gpu": gpu[n] if gpu is not None else [],
-        })
-    return _js(out)
+    return _js([{"index": index, "gpu": gpu[n] if gpu is not None else []}
+                for n, index in enumerate(indices)])
 
 
 def _gather(native: np.ndarray, rows: np.ndarray, cols: np.ndarray) -> np.ndarray:
@@ -529,48 +518,60 @@ def _fatal() -> None:
 
 
 @_boundary
-def check_tile(chain: str, height: int, width: int, channels: int, tile, rows, cols, block,
-               gpu, tol: float = _compare.DEFAULT_TOLERANCE, stages: bool = False,
-               pixels: bool = False) -> Any:
-    """Compute the reference for one tile and compare it with the GPU's outputs for it.
+def reference_load(data, image: int) -> Any:
+    """Decode the current image in a reference worker, which then takes tiles of it.
 
-    `tile` is ``[y0, y1, x0, x1, first]``; `rows`, `cols` and `block` are what
-    :func:`verify_read` sent; `gpu` holds the GPU's outputs for the tile (empty without a GPU).
-    Returns ``{partials, error, preview, ms}``: partial metrics per output (opaque records
-    for :func:`combine`), the final output's error map (float32 h×w, max |Δ| over channels),
-    the reference's display tile (RGBA8), the compute time, and with `pixels` the reference
-    tile itself (float32 h×w×C).
+    Each reference worker keeps the samples at native depth (never a float image), and cuts
+    out the source pixels each of its tiles needs. `image` names the image, so the page can
+    tell which workers hold the current one. Returns ``{image, width, height, channels}``.
+    """
+    decoded = imageio.decode(_bytes_of(data))
+    _state.native = decoded.native
+    _state.image_id = int(image)
+    h, w, c = decoded.native.shape
+    return _js({"image": _state.image_id, "width": w, "height": h, "channels": c})
+
+
+@_boundary
+def check_tile(chain: str, image: int, tile, gpu, tol: float = _compare.DEFAULT_TOLERANCE,
+               stages: bool = False, pixels: bool = False) -> Any:
+    """Compute the reference for one tile of image `image` and compare it with the GPU's
+    outputs for it.
+
+    `tile` is ``[y0, y1, x0, x1, first]``; `gpu` holds the GPU's outputs for the tile
+    (:func:`verify_read`; empty without a GPU). Returns ``{partials, error, preview, ms}``:
+    partial metrics per output (opaque records for :func:`combine`), the final output's error
+    map (float32 h×w, max |Δ| over channels), the reference's display tile (RGBA8), the
+    compute time, and with `pixels` the reference tile itself (float32 h×w×C).
     """
     t0 = time.perf_counter()
+    native = _require_image()
+    if _state.image_id != int(image):
+        raise UserError("This worker holds another image; the tile goes to another worker.")
     _state.tiles_checked += 1
     steps = _steps(chain)
+    height, width, channels = native.shape
     y0, y1, x0, x1, first = tile.to_py()
     area = verify.Tile(int(y0), int(y1), int(x0), int(x1), bool(first))
-    rows = _received(rows, (int(rows.length),), np.int32).astype(np.intp)
-    cols = _received(cols, (int(cols.length),), np.int32).astype(np.intp)
-    native = _received(block, (len(rows), len(cols), int(channels)), _native_dtype(block))
-    shape = (y1 - y0, x1 - x0, int(channels))
+    rows, cols = verify.source_region(steps, area, height, width)
+    block = _gather(native, rows, cols)
+    shape = (area.y1 - area.y0, area.x1 - area.x0, channels)
     outputs = [_received(array, shape) for array in gpu]
     out: dict = {}
     if outputs:
-        report = verify.check_tile(steps, area, int(height), int(width), native, rows, cols,
-                                   outputs, tol=tol, stages=stages)
+        report = verify.check_tile(steps, area, height, width, block, rows, cols, outputs,
+                                   tol=tol, stages=stages)
         reference = report.reference
         out["partials"] = [dataclasses.asdict(p) for p in report.partials]
         out["error"] = _typed(report.error)
     else:
-        reference = verify.reference_tile(steps, area, int(height), int(width), native, rows, cols)[-1]
+        reference = verify.reference_tile(steps, area, height, width, block, rows, cols)[-1]
         out["partials"] = []
     out["preview"] = _typed(imageio.to_rgba8(reference), js.Uint8ClampedArray)
     if pixels:
         out["pixels"] = _typed(reference)
     out["ms"] = (time.perf_counter() - t0) * 1e3
     return _js(out)
-
-
-def _native_dtype(block) -> np.dtype:
-    name = str(block.constructor.name)
-    return {kind: dtype for dtype, kind in _TYPED.items()}[name]
 
 
 @_boundary
@@ -594,4 +595,5 @@ GPU_METHODS = {"ops": ops, "defaults": defaults, "to_url": to_url, "from_url": f
                "init": init, "load": load, "run": run, "verify_start": verify_start,
                "verify_read": verify_read, "combine": combine, "export": export, "encode": encode,
                "debug": debug}
-REFERENCE_METHODS = {"check_tile": check_tile, "stats": stats, "debug": reference_debug}
+REFERENCE_METHODS = {"load": reference_load, "check_tile": check_tile, "stats": stats,
+                     "debug": reference_debug}
