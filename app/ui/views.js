@@ -70,9 +70,12 @@ export class Views {
     });
     session.addEventListener("stale", () => this.markStale(true));
     session.addEventListener("gpu-result", ({ detail }) => {
-      this.showTimings(detail.timings);
       this.showFrame(el.gpu, detail, "gpu");
       this.mark(el.gpu, false);
+      if (!detail.timings.pending) this.showTimings(detail.timings);
+    });
+    session.addEventListener("gpu-timings", ({ detail }) => {
+      if (!detail.timings.error) this.showTimings(detail.timings);
     });
     session.addEventListener("gpu-error", () => {
       this.clear(el.gpu);
@@ -81,10 +84,15 @@ export class Views {
       this.el.timings.replaceChildren();
     });
     session.addEventListener("verify-tiles", ({ detail }) => {
+      // The CPU view and the error map are rebuilt tile by tile for the current settings, on a
+      // cleared canvas, so no tile of the previous settings is mistaken for a current one.
       this.size = [detail.width, detail.height];
       this.errors = detail.gpu ? new Float32Array(detail.width * detail.height) : null;
-      for (const canvas of [el.cpu, el.heatmap]) sized(canvas, detail.width, detail.height);
-      if (!detail.gpu) this.clear(el.heatmap);
+      for (const canvas of [el.cpu, el.heatmap]) {
+        sized(canvas, detail.width, detail.height);
+        this.clear(canvas);
+        this.mark(canvas, false);
+      }
       this.progress(0);
     });
     session.addEventListener("verify-tile", ({ detail }) => this.showTile(detail));
@@ -196,6 +204,10 @@ export class Views {
    * first verdict: edges, corners and a sample), "final" (the whole image), or "none".
    */
   showMetrics(m, verdict = "none", chain = "") {
+    if (m) {
+      this.el.metrics.classList.remove("stale"); // they belong to the settings shown
+      this.el.metrics.dataset.stale = "false";
+    }
     const set = (id, v) => (document.getElementById(id).textContent = m ? formatNumber(v) : "–");
     set("metric-max-abs-error", m?.maxAbsError);
     set("metric-mean-abs-error", m?.meanAbsError);

@@ -6,9 +6,11 @@ parameters are (``app/bridge.js`` writes the message schema down):
 
 * :data:`GPU_METHODS`, served by the GPU worker. It decodes the image and keeps its samples at
   native depth, runs chains on the GPU and presents them, and hands out what verification
-  needs: the GPU's output tile by tile, with the source pixels each tile needs.
-* :data:`REFERENCE_METHODS`, served by each worker of the reference pool: the NumPy reference
-  for one tile at a time, compared with the GPU's tile (:mod:`filterlab.verify`).
+  needs: the tiles, and the GPU's output tile by tile.
+* :data:`REFERENCE_METHODS`, served by each worker of the reference pool. Each decodes the
+  image itself (samples at native depth), then computes the NumPy reference one tile at a
+  time from the source pixels the tile needs and compares it with the GPU's tile
+  (:mod:`filterlab.verify`).
 
 Boundary rules:
 
@@ -35,6 +37,8 @@ import dataclasses
 import functools
 import gc
 import inspect
+import json
+import sys
 import time
 import traceback
 from typing import Any
@@ -107,7 +111,9 @@ class _State:
     events: list[dict] = []
     job: dict | None = None            # the GPU worker's current verification
     next_job = 1
+    runs = 0                           # the GPU worker's run counter (ids for late timings)
     tiles_checked = 0                  # a reference worker's count of check_tile calls
+    image_id = None                    # which image a reference worker holds
 
 
 _state = _State()
@@ -173,7 +179,8 @@ def _memory() -> int:
 
 @functools.lru_cache(maxsize=4)
 def _steps(chain: str) -> tuple:
-    """A chain's validated steps; reference workers see the same chain for every tile."""
+    """A chain's validated steps; reference workers see the same chain for every tile, and
+    get the same object back (filterlab.verify keeps the last chain's stencils)."""
     return tuple(chains.validate(chain))
 
 
@@ -226,7 +233,8 @@ async def init(allowed: bool = True) -> Any:
         await _state.gpu.acquire()
         _state.engine = Engine(_state.gpu)
         present = await _state.engine.presenter.attach(_state.canvas)
-        _state.engine.prepare()
+        # Compiling the pipelines every run may need starts right after start-up, off its path.
+        asyncio.get_running_loop().call_soon(_state.engine.prepare)
     except Exception as exc:  # no GPU path, whatever the cause: the CPU path still works
         _state.gpu = _state.engine = None
         reason = str(exc) if isinstance(exc, GPUUnavailableError) else f"WebGPU could not start ({exc})."
@@ -241,7 +249,8 @@ async def load(data) -> Any:
     """Decode an encoded file (a Uint8Array) and make it the current image.
 
     Its samples stay at native depth, here and on the GPU. Returns the image facts and the
-    original for display: ``frame`` (an ImageBitmap drawn by the GPU) or ``display`` (RGBA8).
+    original for display: ``frame`` (an ImageBitmap drawn by the GPU) or ``display`` (RGBA8),
+    with the upload's ``timings``.
     """
     try:
         decoded = imageio.decode(_bytes_of(data))
@@ -253,7 +262,7 @@ async def load(data) -> Any:
     if _state.engine is not None:
         _state.engine.load(decoded.native)
         shown = await _state.engine.run([], present=True)
-        out.update(_shown(shown))
+        out.update(_shown(shown), timings=_public({"upload_ms": shown.timings["upload_ms"]}))
     if "frame" not in out and "display" not in out:
         out["display"] = _typed(_rgba8(decoded.native), js.Uint8ClampedArray)
     return _js(out)
@@ -294,16 +303,27 @@ async def _run_engine(steps, **options):
 async def run(chain: str, pixels: bool = False, stages: bool = False, present: bool = True) -> Any:
     """Run a chain (JSON text) on the current image on the GPU.
 
-    Returns ``{width, height, channels, timings, adapter, events}``, plus ``frame`` (an
+    Returns ``{run, width, height, channels, timings, adapter, events}``, plus ``frame`` (an
     ImageBitmap) or ``display`` (RGBA8) when presented, ``pixels`` (the final H×W×C result as a
     Float32Array) when asked, and ``stages`` (each enabled step's output) with ``stages``.
     Nothing is read back unless asked: a presented frame goes to the screen from the GPU.
+
+    A run that only presents on the canvas returns as soon as its work is submitted; its
+    ``timings`` then say ``pending: true``, and the worker posts the complete timings when the
+    GPU is done, as the event ``{event: "timings", run, timings}``.
     """
     steps = chains.validate(chain)  # bad parameters never reach the GPU
     h, w, c = _require_image().shape
-    result = await _run_engine(steps, readback=pixels, stages=stages, present=present)
+    _state.runs += 1
+    run_id = _state.runs
+
+    def late(timings):
+        event = {"event": "timings", "run": run_id, "timings": _public(timings)}
+        js.self.postMessage(_js(event))
+
+    result = await _run_engine(steps, readback=pixels, stages=stages, present=present, timings=late)
     out = {
-        "width": w, "height": h, "channels": c,
+        "run": run_id, "width": w, "height": h, "channels": c,
         "timings": _public(result.timings),
         "adapter": _public(_state.gpu.info.as_dict()),
         "events": _drain_events(),
@@ -339,7 +359,9 @@ async def verify_start(chain: str, stages: bool = False, workers: int = 1) -> An
     enabled = sum(step.enabled for step in steps)
     if gpu and (stages or not _state.engine.keep_last(steps)):
         await _run_engine(steps, present=False, keep="stages" if stages else "result")
-    tiles = verify.tiles(h, w, size=verify.tile_size(h, w, max(1, int(workers))))
+    # The first verdict's tiles along the edges are only as deep as the border rules reach.
+    tiles = verify.tiles(h, w, size=verify.tile_size(h, w, max(1, int(workers))),
+                         edge=verify.edge_depth(steps))
     _state.job = {"id": _state.next_job, "steps": steps, "tiles": tiles,
                   "runs": _state.engine.runs if gpu else 0}
     _state.next_job += 1
@@ -352,32 +374,29 @@ async def verify_start(chain: str, stages: bool = False, workers: int = 1) -> An
 
 @_boundary
 async def verify_read(job: int, tiles) -> Any:
-    """The GPU's output and the source pixels of some tiles of verification `job`.
-
-    Returns one record per tile: ``{index, rows, cols, block, gpu}``: the source row and
-    column indices the tile needs, the native source block they select, and the GPU's
-    outputs for the tile (float32, H×W×C each).
-    """
+    """The GPU's outputs for some tiles of verification `job`: per tile, ``{index, gpu}``,
+    the outputs as float32 H×W×C arrays (none without a GPU). The reference workers hold the
+    source image themselves (:func:`reference_load`)."""
     current = _state.job
     engine = _state.engine
     if current is None or current["id"] != job or (engine is not None and engine.runs != current["runs"]):
         raise UserError("That verification was superseded by a newer run.")
-    native = _require_image()
-    h, w, _ = native.shape
     indices = [int(i) for i in tiles]
     picked = [current["tiles"][i] for i in indices]
     gpu = await engine.read_regions([(t.y0, t.y1, t.x0, t.x1) for t in picked]) if engine else None
-    out = []
-    for n, (index, tile) in enumerate(zip(indices, picked)):
-        rows, cols = verify.source_region(current["steps"], tile, h, w)
-        out.append({
-            "index": index,
-            "rows": _typed(rows.astype(np.int32)),
-            "cols": _typed(cols.astype(np.int32)),
-            "block": _typed(native[np.ix_(rows, cols)]),
-            "gpu": gpu[n] if gpu is not None else [],
-        })
-    return _js(out)
+    return _js([{"index": index, "gpu": gpu[n] if gpu is not None else []}
+                for n, index in enumerate(indices)])
+
+
+def _gather(native: np.ndarray, rows: np.ndarray, cols: np.ndarray) -> np.ndarray:
+    """``native[np.ix_(rows, cols)]``, as a slice where the indices are one run (most tiles)."""
+    def run(index):
+        return slice(int(index[0]), int(index[-1]) + 1) if index[-1] - index[0] + 1 == len(index) else index
+
+    r, c = run(rows), run(cols)
+    if isinstance(r, slice) and isinstance(c, slice):
+        return native[r, c]
+    return native[np.ix_(rows, cols)]
 
 
 @_boundary
@@ -512,9 +531,6 @@ async def debug(action: str, argument: str = "") -> Any:
 def _fatal() -> None:
     """Overflow the wasm stack in C (json's scanner), which Pyodide cannot survive: the page's
     recovery from a dead worker is tested with this."""
-    import json
-    import sys
-
     sys.setrecursionlimit(10**7)
     json.loads("[" * 10**6 + "]" * 10**6)
 
@@ -523,37 +539,54 @@ def _fatal() -> None:
 
 
 @_boundary
-def check_tile(chain: str, height: int, width: int, channels: int, tile, rows, cols, block,
-               gpu, tol: float = _compare.DEFAULT_TOLERANCE, stages: bool = False,
-               pixels: bool = False) -> Any:
-    """Compute the reference for one tile and compare it with the GPU's outputs for it.
+def reference_load(data, image: int) -> Any:
+    """Decode the current image in a reference worker, which then takes tiles of it.
 
-    `tile` is ``[y0, y1, x0, x1, first]``; `rows`, `cols` and `block` are what
-    :func:`verify_read` sent; `gpu` holds the GPU's outputs for the tile (empty without a GPU).
-    Returns ``{partials, error, preview, ms}``: partial metrics per output (opaque records
-    for :func:`combine`), the final output's error map (float32 h×w, max |Δ| over channels),
-    the reference's display tile (RGBA8), the compute time, and with `pixels` the reference
-    tile itself (float32 h×w×C).
+    Each reference worker keeps the samples at native depth (never a float image), and cuts
+    out the source pixels each of its tiles needs. `image` names the image, so the page can
+    tell which workers hold the current one. Returns ``{image, width, height, channels}``.
+    """
+    decoded = imageio.decode(_bytes_of(data))
+    _state.native = decoded.native
+    _state.image_id = int(image)
+    h, w, c = decoded.native.shape
+    return _js({"image": _state.image_id, "width": w, "height": h, "channels": c})
+
+
+@_boundary
+def check_tile(chain: str, image: int, tile, gpu, tol: float = _compare.DEFAULT_TOLERANCE,
+               stages: bool = False, pixels: bool = False) -> Any:
+    """Compute the reference for one tile of image `image` and compare it with the GPU's
+    outputs for it.
+
+    `tile` is ``[y0, y1, x0, x1, first]``; `gpu` holds the GPU's outputs for the tile
+    (:func:`verify_read`; empty without a GPU). Returns ``{partials, error, preview, ms}``:
+    partial metrics per output (opaque records for :func:`combine`), the final output's error
+    map (float32 h×w, max |Δ| over channels), the reference's display tile (RGBA8), the
+    compute time, and with `pixels` the reference tile itself (float32 h×w×C).
     """
     t0 = time.perf_counter()
+    native = _require_image()
+    if _state.image_id != int(image):
+        raise UserError("This worker holds another image; the tile goes to another worker.")
     _state.tiles_checked += 1
     steps = _steps(chain)
+    height, width, channels = native.shape
     y0, y1, x0, x1, first = tile.to_py()
     area = verify.Tile(int(y0), int(y1), int(x0), int(x1), bool(first))
-    rows = _received(rows, (int(rows.length),), np.int32).astype(np.intp)
-    cols = _received(cols, (int(cols.length),), np.int32).astype(np.intp)
-    native = _received(block, (len(rows), len(cols), int(channels)), _native_dtype(block))
-    shape = (y1 - y0, x1 - x0, int(channels))
+    rows, cols = verify.source_region(steps, area, height, width)
+    block = _gather(native, rows, cols)
+    shape = (area.y1 - area.y0, area.x1 - area.x0, channels)
     outputs = [_received(array, shape) for array in gpu]
     out: dict = {}
     if outputs:
-        report = verify.check_tile(steps, area, int(height), int(width), native, rows, cols,
-                                   outputs, tol=tol, stages=stages)
+        report = verify.check_tile(steps, area, height, width, block, rows, cols, outputs,
+                                   tol=tol, stages=stages)
         reference = report.reference
         out["partials"] = [dataclasses.asdict(p) for p in report.partials]
         out["error"] = _typed(report.error)
     else:
-        reference = verify.reference_tile(steps, area, int(height), int(width), native, rows, cols)[-1]
+        reference = verify.reference_tile(steps, area, height, width, block, rows, cols)[-1]
         out["partials"] = []
     out["preview"] = _typed(imageio.to_rgba8(reference), js.Uint8ClampedArray)
     if pixels:
@@ -562,9 +595,13 @@ def check_tile(chain: str, height: int, width: int, channels: int, tile, rows, c
     return _js(out)
 
 
-def _native_dtype(block) -> np.dtype:
-    name = str(block.constructor.name)
-    return {kind: dtype for dtype, kind in _TYPED.items()}[name]
+@_boundary
+def reference_debug(action: str) -> Any:
+    """Diagnostics of a reference worker: ``fatal`` kills its Python on purpose, to test that
+    the page replaces the worker."""
+    if action == "fatal":
+        _fatal()
+    raise UserError(f"unknown debug action {action!r}")
 
 
 @_boundary
@@ -579,4 +616,5 @@ GPU_METHODS = {"ops": ops, "defaults": defaults, "to_url": to_url, "from_url": f
                "init": init, "load": load, "run": run, "verify_start": verify_start,
                "verify_read": verify_read, "combine": combine, "export": export, "encode": encode,
                "debug": debug}
-REFERENCE_METHODS = {"check_tile": check_tile, "stats": stats}
+REFERENCE_METHODS = {"load": reference_load, "check_tile": check_tile, "stats": stats,
+                     "debug": reference_debug}

@@ -7,7 +7,6 @@ from __future__ import annotations
 import json
 
 import pytest
-
 from conftest import START_TIMEOUT_MS
 
 DONE = "() => /^[{]|error:/m.test(document.querySelector('[data-testid=bench-output]').textContent)"
