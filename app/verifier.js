@@ -25,21 +25,26 @@ export class Verifier {
   /**
    * Verify `chain` on the current image.
    *
-   * Callbacks: `onStart(job)` with the tiles; `onTile({ tile, preview, error })` as each tile
-   * is verified; `onProgress({ done, fraction, first, metrics, stages })` in order, the last
-   * one at fraction 1. `first` is true from the first verdict on (every first-verdict tile
-   * done).
+   * `stages` is true, false or "auto" (worker_api.verify_start); `view`, `summary`,
+   * `contrast` and `shown` choose what the page is shown (the stage in view, its histograms
+   * and display stretch) and pass through to verify_start.
+   *
+   * Callbacks: `onStart(job)` with the tiles; `onTile({ tile, preview, error, gpuPreview })`
+   * as each tile is verified; `onProgress({ done, fraction, first, metrics, stages })` in
+   * order, the last one at fraction 1. `first` is true from the first verdict on (every
+   * first-verdict tile done).
    *
    * Resolves with `{ metrics, stages, tiles, referenceMs, wallMs, pixels? }`: `metrics` of the
-   * final output (null without a GPU), `stages` the metrics of every enabled step (when asked),
-   * `referenceMs` the reference's compute time summed over tiles, `pixels` the reference
-   * result (H×W×C float32) when asked.
+   * final output (null without a GPU), `stages` the metrics of every enabled step (when they
+   * were compared), `referenceMs` the reference's compute time summed over tiles, `pixels`
+   * the reference result (H×W×C float32) when asked.
    */
-  async run({ chain, stages = false, tol, pixels = false }, { signal, onStart, onTile, onProgress } = {}) {
+  async run({ chain, stages = false, tol, pixels = false, view = null, summary = false, contrast = false, shown = null },
+    { signal, onStart, onTile, onProgress } = {}) {
     const started = performance.now();
     await abortable(this.pool.ready, signal);
-    const job = await this.gpu.call("verify_start", { chain, stages, workers: this.pool.size },
-      { signal, channel: "verify" });
+    const job = await this.gpu.call("verify_start",
+      { chain, stages, workers: this.pool.size, view, summary, contrast, shown }, { signal, channel: "verify" });
     onStart?.(job);
     const { tiles, width, height, channels } = job;
     const area = (t) => (t[1] - t[0]) * (t[3] - t[2]);
@@ -82,7 +87,7 @@ export class Verifier {
         combining = null;
         if (settled) return;
         snapshot.metrics = combined.length ? combined[combined.length - 1] : null;
-        snapshot.stages = stages && combined.length ? combined : null;
+        snapshot.stages = job.stages && combined.length ? combined : null;
         onProgress?.(snapshot);
         return snapshot;
       };
@@ -108,10 +113,10 @@ export class Verifier {
         done++;
         doneArea += area(tile);
         if (tile[4]) firstDone++;
-        referenceMs += result.ms;
+        referenceMs += result.referenceMs;
         result.partials.forEach((p, k) => partials[k].push(p));
         if (cpuPixels) place(cpuPixels, result.pixels, tile, width, channels);
-        onTile?.({ tile, preview: result.preview, error: result.error ?? null });
+        onTile?.({ tile, preview: result.preview, error: result.error ?? null, gpuPreview: result.gpuPreview ?? null });
         if (done === tiles.length) {
           finished();
           return;
@@ -145,7 +150,8 @@ export class Verifier {
             ...record.gpu.map((a) => a.buffer)];
           slot.client.call("check_tile", {
             chain, height, width, channels, tile: tiles[record.index], rows: record.rows,
-            cols: record.cols, block: record.block, gpu: record.gpu, tol, stages, pixels,
+            cols: record.cols, block: record.block, gpu: record.gpu, tol, stages: job.stages, pixels,
+            view: job.view, stretch: job.stretch ?? null,
           }, { signal, transfer })
             .then((result) => checked(slot, record, result), (err) => lost(slot, record, err));
         }
