@@ -233,7 +233,7 @@ export class Views {
     this.caption(stage);
     if (job.stretch) this.stretch = job.stretch;
     if (job.frame || job.display) this.showFrame(el.gpu, job, "gpu"); // presented again with the stretch
-    if ("summary" in job) this.histogram.set("result", job.summary);
+    this.histogram.set("result", job.summary ?? null); // a script's run asks for none
     this.histogram.mark("result", this.contrast && job.stretch ? job.stretch : null);
     this.progress(0);
   }
