@@ -15,6 +15,7 @@ export class Histogram {
     this.root = root;
     this.scaleSelect = scaleSelect;
     this.summaries = { original: null, result: null };
+    this.scales = { original: null, result: null }; // native full scale, for labels
     this.stretch = { original: null, result: null };
     this.charts = {};
     for (const [key, title] of [["original", "Original"], ["result", "Result"]]) {
@@ -36,9 +37,13 @@ export class Histogram {
     this.draw();
   }
 
-  /** Show `summary` (or none) as the `key` chart ("original" or "result"). */
-  set(key, summary) {
+  /**
+   * Show `summary` (or none) as the `key` chart ("original" or "result"); with `scale` (255
+   * or 65535), its range is labelled in native units too.
+   */
+  set(key, summary, scale = null) {
     this.summaries[key] = summary;
+    this.scales[key] = scale;
     this.draw();
   }
 
@@ -51,10 +56,12 @@ export class Histogram {
   draw() {
     const log = this.scaleSelect.value === "log";
     this.root.dataset.scale = log ? "log" : "linear";
-    for (const [key, chart] of Object.entries(this.charts)) this.drawChart(chart, this.summaries[key], this.stretch[key], log);
+    for (const [key, chart] of Object.entries(this.charts)) {
+      this.drawChart(chart, this.summaries[key], this.stretch[key], log, this.scales[key]);
+    }
   }
 
-  drawChart({ figure, caption, canvas, axis, title }, s, stretch, log) {
+  drawChart({ figure, caption, canvas, axis, title }, s, stretch, log, scale) {
     const dpr = window.devicePixelRatio || 1;
     const width = Math.max(1, figure.clientWidth || 240);
     canvas.width = Math.round(width * dpr);
@@ -104,10 +111,11 @@ export class Histogram {
     const names = NAMES[s.channels] ?? [];
     canvas.setAttribute("aria-label", `${title} histogram of ${names.join(", ")} from ${formatShort(s.lo)}`
       + ` to ${formatShort(s.hi)}${stretch ? `; auto contrast from ${formatShort(stretch[0])} to ${formatShort(stretch[1])}` : ""}`);
-    const lo = document.createElement("span");
-    lo.textContent = formatShort(s.lo);
-    const hi = document.createElement("span");
-    hi.textContent = formatShort(s.hi);
-    axis.replaceChildren(lo, hi);
+    const label = (v) => {
+      const span = document.createElement("span");
+      span.textContent = scale ? `${Math.round(v * scale)} (${formatShort(v)})` : formatShort(v);
+      return span;
+    };
+    axis.replaceChildren(label(s.lo), label(s.hi));
   }
 }

@@ -12,7 +12,7 @@
 // pointer, a drag pans, a double-click zooms in (with Shift, out), a click pins the pixel
 // under the pointer for the inspector (a second click on it unpins, as does Escape); keys `+`,
 // `-`, `0` (fit) and `1` (100 %) anywhere outside a text field, arrow keys pan a focused
-// panel. Events: "hover" and "pin" ({ x, y } or null, image pixels), "change" (the view).
+// panel. Events: "hover" and "pin" ({ x, y } or null, image pixels).
 
 export const VIEWS = ["original", "gpu", "cpu", "error"];
 export const MAX_SCALE = 32; // 3200 %
@@ -155,12 +155,12 @@ export class Viewer extends EventTarget {
   }
 
   /**
-   * Zoom to `scale`, keeping the image point under viewport point (`vx`, `vy`) where it is
-   * (the viewport's centre by default).
+   * Zoom to `scale`, keeping the image point under point (`vx`, `vy`) of `viewport` where it
+   * is (the centre by default).
    */
-  zoomTo(scale, vx = null, vy = null) {
+  zoomTo(scale, vx = null, vy = null, viewport = null) {
     if (!this.size) return;
-    const [vw, vh] = this.viewportSize();
+    const [vw, vh] = viewport ? [viewport.clientWidth, viewport.clientHeight] : this.viewportSize();
     const px = vx ?? vw / 2;
     const py = vy ?? vh / 2;
     const next = clamp(scale, this.minScale(), MAX_SCALE);
@@ -228,7 +228,6 @@ export class Viewer extends EventTarget {
     const percent = s * 100;
     this.el.level.textContent = `${percent >= 10 ? Math.round(percent) : percent.toFixed(1)}%`;
     this.el.level.dataset.scale = String(s);
-    this.dispatchEvent(new Event("change"));
   }
 
   label(name) {
@@ -303,7 +302,7 @@ export class Viewer extends EventTarget {
       e.preventDefault();
       const pixels = e.deltaY * (e.deltaMode === 1 ? LINE_PIXELS : e.deltaMode === 2 ? at.viewport.clientHeight : 1);
       const factor = 2 ** (-pixels / (e.ctrlKey ? PINCH_DOUBLING : WHEEL_DOUBLING));
-      this.zoomTo(this.scale * factor, at.vx, at.vy);
+      this.zoomTo(this.scale * factor, at.vx, at.vy, at.viewport);
     }, { passive: false });
 
     stage.addEventListener("pointerdown", (e) => {
@@ -357,7 +356,7 @@ export class Viewer extends EventTarget {
     stage.addEventListener("dblclick", (e) => {
       const at = this.hit(e.clientX, e.clientY);
       if (!at || !this.size) return;
-      this.zoomTo(e.shiftKey ? this.scale / 2 : this.scale * 2, at.vx, at.vy);
+      this.zoomTo(e.shiftKey ? this.scale / 2 : this.scale * 2, at.vx, at.vy, at.viewport);
     });
 
     document.addEventListener("keydown", (e) => {
@@ -418,7 +417,7 @@ export class Viewer extends EventTarget {
     const g = this.gesture;
     this.panBy(mid[0] - g.mid[0], mid[1] - g.mid[1]);
     const at = this.hit(mid[0], mid[1]);
-    if (at) this.zoomTo(this.scale * (distance / g.distance), at.vx, at.vy);
+    if (at) this.zoomTo(this.scale * (distance / g.distance), at.vx, at.vy, at.viewport);
     g.distance = distance;
     g.mid = mid;
   }

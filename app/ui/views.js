@@ -20,6 +20,7 @@ export { formatNumber };
 
 const $ = (id) => document.getElementById(id);
 const ZOOM_TO_WORST = 8; // "show me the worst pixel" zooms to at least 800 %
+const REPAINT_MS = 8; // time a frame may spend colouring the error map again
 const LABELS = { original: "Original", gpu: "GPU result", cpu: "CPU reference", error: "Error map" };
 
 function sized(canvas, width, height) {
@@ -125,6 +126,7 @@ export class Views {
     if (!viewed) return null;
     const enabled = this.session.chain.filter((step) => step.enabled);
     const k = enabled.indexOf(viewed);
+    if (k < 0) this.verdict.viewed = null; // removed or switched off: back to the result
     return k < 0 || k === enabled.length - 1 ? null : k;
   }
 
@@ -195,7 +197,7 @@ export class Views {
     }
     this.original = detail.summary ?? null;
     this.stretch = null;
-    this.histogram.set("original", this.original);
+    this.histogram.set("original", this.original, this.original?.scale > 1 ? this.original.scale : null);
     this.histogram.set("result", null);
     if (this.contrast) this.showOriginal();
     this.showMetrics(null);
@@ -321,14 +323,21 @@ export class Views {
     if (this.scale.limits === before) this.paintTile(tile, error); // else drawHeatmap repaints all
   }
 
-  /** Colour the whole error map again (a new range): every verified tile. */
+  /**
+   * Colour the whole error map again (a new range): every verified tile, a few milliseconds
+   * of tiles a frame so that a large image never blocks the page. A newer range restarts it.
+   */
   drawHeatmap() {
+    this.repaint = 0; // the next tile to colour again
     if (this.redraw) return;
-    this.redraw = requestAnimationFrame(() => {
-      this.redraw = 0;
-      if (!this.errors) return;
-      for (const tile of this.done) this.paintTile(tile);
-    });
+    const step = () => {
+      const started = performance.now();
+      while (this.errors && this.repaint < this.done.length && performance.now() - started < REPAINT_MS) {
+        this.paintTile(this.done[this.repaint++]);
+      }
+      this.redraw = this.errors && this.repaint < this.done.length ? requestAnimationFrame(step) : 0;
+    };
+    this.redraw = requestAnimationFrame(step);
   }
 
   paintTile([y0, y1, x0, x1], values = null) {

@@ -246,8 +246,8 @@ async def load(data) -> Any:
 
     Its samples stay at native depth, here and on the GPU. Returns the image facts, the
     original's histograms and auto-contrast stretch (``summary``,
-    :meth:`filterlab.display.Summary.as_dict`) and the original for display: ``frame`` (an
-    ImageBitmap drawn by the GPU) or ``display`` (RGBA8).
+    :meth:`filterlab.display.Summary.as_dict`, with ``scale``, the native full scale) and the
+    original for display: ``frame`` (an ImageBitmap drawn by the GPU) or ``display`` (RGBA8).
     """
     try:
         decoded = imageio.decode(_bytes_of(data))
@@ -258,8 +258,9 @@ async def load(data) -> Any:
     h, w, _ = decoded.native.shape
     bands = display.sample_rows(h, w)
     sample = np.concatenate([imageio.to_float(decoded.native[y0:y1]) for y0, y1 in bands])
-    out = {"info": _public(_info(decoded)),
-           "summary": _public(display.summarise(sample, sampled=len(bands) > 1).as_dict())}
+    summary = display.summarise(sample, sampled=len(bands) > 1).as_dict()
+    summary["scale"] = float(imageio.SCALE[decoded.native.dtype])  # native units, for labels
+    out = {"info": _public(_info(decoded)), "summary": _public(summary)}
     del sample
     if _state.engine is not None:
         _state.engine.load(decoded.native)
