@@ -5,6 +5,7 @@ import { autoRange, niceSteps } from "./errormap.js";
 import { formatShort } from "./format.js";
 
 const css = ([r, g, b]) => `rgb(${r} ${g} ${b})`;
+const MIN_GAP = 0.2; // the least distance between two ticks, as a share of the ramp: labels never touch
 
 export class ErrorScale extends EventTarget {
   /** @param {object} el  legend, auto (checkbox), min, max (number inputs) */
@@ -73,14 +74,20 @@ export class ErrorScale extends EventTarget {
   drawTicks() {
     const [lo, hi] = this.limits;
     const span = Math.log(hi / lo);
-    let steps = niceSteps(lo, hi, this.facts.niceMantissas);
-    // At most about six labels: thin the round steps out, keeping both ends.
-    const keep = Math.ceil(steps.length / 6);
-    steps = steps.filter((v, i) => i % keep === 0 || v === lo || v === hi);
-    this.ticks.replaceChildren(...steps.map((v) => {
+    const at = (v) => Math.log(v / lo) / span; // 0 to 1 along the ramp
+    // Both ends, and the powers of ten between them (every other one when there are many),
+    // none closer to another than MIN_GAP of the ramp.
+    const decades = niceSteps(lo, hi, [1]).filter((v) => v > lo && v < hi);
+    const every = Math.ceil(decades.length / 5);
+    const ticks = [lo];
+    for (const v of decades.filter((_, i) => i % every === 0)) {
+      if (at(v) - at(ticks[ticks.length - 1]) >= MIN_GAP && at(hi) - at(v) >= MIN_GAP) ticks.push(v);
+    }
+    ticks.push(hi);
+    this.ticks.replaceChildren(...ticks.map((v) => {
       const tick = document.createElement("span");
       tick.textContent = formatShort(v);
-      tick.style.left = `${(Math.log(v / lo) / span) * 100}%`;
+      tick.style.left = `${at(v) * 100}%`;
       return tick;
     }));
     const { legend } = this.el;

@@ -69,9 +69,10 @@ export class Timings {
     box.dataset.value = String(ratio);
     const headline = document.createElement("p");
     headline.className = "headline";
-    headline.textContent = ratio >= 1
-      ? `The GPU is ${ratio >= 10 ? Math.round(ratio).toLocaleString() : ratio.toFixed(1)}× faster than the CPU reference`
-      : `The GPU is ${(1 / ratio).toFixed(1)}× slower than the CPU reference`;
+    const times = (r) => (r >= 10 ? Math.round(r).toLocaleString() : r.toFixed(1));
+    if (ratio >= 1.05) headline.textContent = `The GPU is ${times(ratio)}× faster than the CPU reference`;
+    else if (ratio > 1 / 1.05) headline.textContent = "The GPU is about as fast as the CPU reference";
+    else headline.textContent = `The GPU is ${times(1 / ratio)}× slower than the CPU reference`;
     const top = Math.max(gpuMs, v.referenceMs);
     const bar = (label, ms, kind, note) => {
       const row = document.createElement("div");
