@@ -42,8 +42,9 @@ PERCENTILES = (0.5, 99.5)
 BINS = 256
 #: Finer bins per drawn bin, for the percentiles: the range in 16384 steps.
 _FINE = 64
-#: At most this many pixels are summarised; larger images are sampled in bands of rows.
-SAMPLE_PIXELS = 1 << 20
+#: At most this many pixels (512²) are summarised; larger images are sampled in bands of rows.
+#: Ample for percentiles and a histogram's shape, and quick enough not to hold up a slider.
+SAMPLE_PIXELS = 1 << 18
 #: Bands of rows a sample is taken in.
 _BANDS = 16
 #: The stretch that changes nothing: values in [0, 1] shown as they are.

@@ -23,9 +23,10 @@ Boundary rules:
   Chains are user data and cross unchanged; partial metrics cross as opaque records that only
   Python reads.
 * Defaults (the comparison tolerance, the heatmap's colours and range rule, the
-  auto-contrast percentiles) and every message a user reads are set in Python. Errors a user can act on (a bad chain, a corrupt image, a GPU that ran out
-  of memory) keep their messages; any other exception is a bug, and the page is told so in
-  plain words (:func:`_boundary`), with the details in the console.
+  auto-contrast percentiles) and every message a user reads are set in Python. Errors a user
+  can act on (a bad chain, a corrupt image, a GPU that ran out of memory) keep their
+  messages; any other exception is a bug, and the page is told so in plain words
+  (:func:`_boundary`), with the details in the console.
 """
 
 from __future__ import annotations
@@ -410,7 +411,7 @@ async def verify_start(chain: str, stages=False, workers: int = 1, view=None,
         note = _stages_note(enabled, h, w)
         stages = enabled > 1 and not note
     stages = bool(stages)
-    view = None if view is None or not stages or int(view) >= enabled - 1 else int(view)
+    view = None if view is None or not stages or not 0 <= int(view) < enabled - 1 else int(view)
     keep = "stages" if stages else "result"
     out = {}
     if engine is not None:
@@ -676,7 +677,7 @@ async def inspect_pixel(chain: str, x: int, y: int, stage=None) -> Any:
     if not (0 <= x < w and 0 <= y < h):
         raise UserError(f"({x}, {y}) is outside the {w}×{h} image.")
     enabled = sum(step.enabled for step in steps)
-    stage = None if stage is None or int(stage) >= enabled - 1 else int(stage)
+    stage = None if stage is None or not 0 <= int(stage) < enabled - 1 else int(stage)
     tile = verify.Tile(y, y + 1, x, x + 1)
     rows, cols = verify.source_region(steps, tile, h, w)
     references = verify.reference_tile(steps, tile, h, w, native[np.ix_(rows, cols)], rows, cols,
