@@ -241,13 +241,15 @@ export class Views {
   }
 
   caption(stage) {
-    const step = stage === null ? null : this.verdict?.viewed;
+    const selected = this.stageIndex() === null ? null : this.verdict.viewed;
+    const step = stage === null ? null : selected;
     const number = step ? this.session.chain.indexOf(step) + 1 : null;
     const op = step ? this.session.catalog.find((o) => o.name === step.op)?.label ?? step.op : "";
     const text = step ? `step ${number}: ${op}` : "";
     for (const name of ["gpu", "cpu", "error"]) $(`caption-${name}`).textContent = text;
-    this.el.viewStage.hidden = !step;
-    this.el.viewStageText.textContent = step ? `Showing step ${number} (${op}), not the result.` : "";
+    this.el.viewStage.hidden = !selected;
+    this.el.viewStageText.textContent = step ? `Showing step ${number} (${op}), not the result.`
+      : selected ? `Showing the result: ${this.job?.stagesNote || "this step's output is not kept for viewing."}` : "";
   }
 
   /** Mark a view out of date (dimmed and labelled) or current. */

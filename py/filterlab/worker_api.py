@@ -407,9 +407,9 @@ async def verify_start(chain: str, stages=False, workers: int = 1, view=None,
     engine = _state.engine
     enabled = sum(step.enabled for step in steps)
     note = ""
-    if stages == "auto":
+    if stages == "auto":  # without a GPU there are no steps' outputs to compare
         note = _stages_note(enabled, h, w)
-        stages = enabled > 1 and not note
+        stages = enabled > 1 and not note and engine is not None
     stages = bool(stages)
     view = None if view is None or not stages or not 0 <= int(view) < enabled - 1 else int(view)
     keep = "stages" if stages else "result"
