@@ -22,6 +22,7 @@ export class Session extends EventTarget {
     this.latestGpu = new Latest();
     this.verifying = new Latest();
     this.recovering = null;
+    this.lateTimings = new Map(); // run id -> resolve, for runs that returned before the GPU was done
   }
 
   emit(type, detail) {
@@ -44,9 +45,21 @@ export class Session extends EventTarget {
   }
 
   async startGpu() {
-    const onEvent = (msg) => this.emit(msg.event, { worker: "gpu", ...msg });
+    const onEvent = (msg) => {
+      if (msg.event === "timings") {
+        this.emit("gpu-timings", msg);
+        this.lateTimings.get(msg.run)?.(msg.timings);
+        this.lateTimings.delete(msg.run);
+        return;
+      }
+      this.emit(msg.event, { worker: "gpu", ...msg });
+    };
     const worker = new Worker(new URL("./workers/gpu.worker.js", import.meta.url), { type: "module", name: "gpu" });
-    this.gpu = new WorkerClient(worker, onEvent, () => this.recover());
+    this.gpu = new WorkerClient(worker, onEvent, () => {
+      for (const resolve of this.lateTimings.values()) resolve({});
+      this.lateTimings.clear();
+      this.recover();
+    });
     if (this.verifier) this.verifier.gpu = this.gpu;
     const allowed = "gpu" in navigator && Boolean(navigator.gpu);
     const { startupMs, ...gpuInfo } = await this.gpu.call("init", { pyodideURL: PYODIDE_URL, allowed });
@@ -129,7 +142,12 @@ export class Session extends EventTarget {
    */
   async process(chain = this.chain, options = {}) {
     const { compare = true, pixels = null, tol, stages = false, idle = 0, onProgress, display = {} } = options;
+    const generation = (this.generation = (this.generation ?? 0) + 1);
+    const superseded = () => {
+      if (generation !== this.generation) throw new DOMException("superseded", "AbortError");
+    };
     if (this.recovering) await this.recovering;
+    superseded();
     const chainJson = typeof chain === "string" ? chain : JSON.stringify(chain);
     this.verifying.abort(); // the shown metrics would no longer match the controls
     this.emit("stale", {});
@@ -143,17 +161,28 @@ export class Session extends EventTarget {
       if (this.gpuInfo.available) {
         this.emit("running", {});
         let out;
+        let timings;
         try {
           out = await this.latestGpu.run((signal) => this.gpuCall("run",
             { chain: chainJson, pixels: pixels === "gpu", stages: stages === true, ...display.run },
             { signal, channel: "run" }));
+          // A presented run comes back before the GPU is done; its timings follow.
+          timings = out.timings.pending
+            ? new Promise((resolve) => this.lateTimings.set(out.run, resolve))
+            : Promise.resolve(out.timings);
         } catch (err) {
           if (!isAbort(err)) this.emit("gpu-error", { message: err.message });
           throw err;
         }
         for (const event of out.events ?? []) this.emit("device", event);
         this.emit("gpu-result", out);
-        Object.assign(result, { width: out.width, height: out.height, channels: out.channels, timings: out.timings });
+        Object.assign(result, { width: out.width, height: out.height, channels: out.channels });
+        result.timings = await timings;
+        superseded();
+        if (result.timings.error) {
+          this.emit("gpu-error", { message: result.timings.error });
+          throw new Error(result.timings.error);
+        }
         result.gpu.adapter = out.adapter;
         if (pixels === "gpu") result.pixels = out.pixels;
         if (stages === true) result.stages = out.stages;
@@ -186,7 +215,11 @@ export class Session extends EventTarget {
       result.metrics = verdict.metrics;
       if (stages) result.stageMetrics = verdict.stages;
       if (pixels) result.pixels = verdict.pixels;
-      result.verification = { tiles: verdict.tiles, workers: this.pool.size, referenceMs: verdict.referenceMs, wallMs: verdict.wallMs };
+      result.verification = {
+        tiles: verdict.tiles, workers: this.pool.size, referenceMs: verdict.referenceMs,
+        readMs: verdict.readMs, wallMs: verdict.wallMs,
+      };
+      this.lastVerification = result.verification;
       this.emit("verified", { ...verdict, chain: chainJson, workers: this.pool.size });
     });
   }

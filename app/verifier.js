@@ -12,6 +12,10 @@
 import { isAbort } from "./bridge.js";
 
 const PER_WORKER = 2; // tiles queued at a worker: one computing, one ready to start
+const READS_IN_FLIGHT = 2; // tile reads from the GPU worker under way at once
+// Tiles read back beyond what the workers hold, so the next ones are ready as workers free up;
+// reads are batched (a read is one submit and one mapAsync in the GPU worker).
+const READ_AHEAD = 2;
 const PROGRESS_MS = 100; // how often partial metrics are combined while tiles arrive
 const RETRIES = 2; // a tile whose worker died is read again, this many times at most
 
@@ -34,10 +38,11 @@ export class Verifier {
    * order, the last one at fraction 1. `first` is true from the first verdict on (every
    * first-verdict tile done).
    *
-   * Resolves with `{ metrics, stages, tiles, referenceMs, wallMs, pixels? }`: `metrics` of the
-   * final output (null without a GPU), `stages` the metrics of every enabled step (when they
-   * were compared), `referenceMs` the reference's compute time summed over tiles, `pixels`
-   * the reference result (H×W×C float32) when asked.
+   * Resolves with `{ metrics, stages, tiles, referenceMs, readMs, wallMs, pixels? }`: `metrics`
+   * of the final output (null without a GPU), `stages` the metrics of every enabled step (when
+   * they were compared), `referenceMs` the reference's compute time summed over tiles,
+   * `readMs` the time spent reading tiles from the GPU worker (reads overlap, so this may
+   * exceed the wall time), `pixels` the reference result (H×W×C float32) when asked.
    */
   async run({ chain, stages = false, tol, pixels = false, view = null, summary = false, contrast = false, shown = null },
     { signal, onStart, onTile, onProgress } = {}) {
@@ -56,7 +61,9 @@ export class Verifier {
     const redo = [];
     const backlog = [];
     let next = 0;
-    let reading = 0;
+    let reading = 0; // tiles being read
+    let reads = 0; // reads under way
+    let readMs = 0;
     let done = 0;
     let doneArea = 0;
     let firstDone = 0;
@@ -69,9 +76,13 @@ export class Verifier {
 
     return new Promise((resolve, reject) => {
       let settled = false;
+      // A worker that starts (or replaces one that died) can take tiles at once.
+      const onWorker = () => pump();
+      this.pool.addEventListener("worker-ready", onWorker);
       const fail = (err) => {
         if (settled) return;
         settled = true;
+        this.pool.removeEventListener("worker-ready", onWorker);
         reject(err);
       };
       signal?.addEventListener("abort", () => fail(new DOMException("superseded", "AbortError")), { once: true });
@@ -98,8 +109,9 @@ export class Verifier {
           const last = await progress(true);
           if (settled) return;
           settled = true;
+          this.pool.removeEventListener("worker-ready", onWorker);
           resolve({
-            metrics: last.metrics, stages: last.stages, tiles: tiles.length, referenceMs,
+            metrics: last.metrics, stages: last.stages, tiles: tiles.length, referenceMs, readMs,
             wallMs: performance.now() - started, pixels: cpuPixels,
           });
         } catch (err) {
@@ -160,18 +172,28 @@ export class Verifier {
       const pump = () => {
         if (settled) return;
         dispatch();
-        const room = this.pool.readyCount * PER_WORKER
-          - this.pool.workers.reduce((n, s) => n + (s?.ready ? s.outstanding : 0), 0) - backlog.length;
-        if (reading || room <= 0 || (next >= tiles.length && !redo.length)) return;
-        const indices = redo.splice(0, room);
-        while (indices.length < room && next < tiles.length) indices.push(next++);
-        reading++;
-        this.gpu.call("verify_read", { job: job.job, tiles: indices }, { signal })
-          .then((records) => {
-            reading--;
-            backlog.push(...records);
-            pump();
-          }, fail);
+        const workers = this.pool.readyCount;
+        const held = this.pool.workers.reduce((n, s) => n + (s?.ready ? s.outstanding : 0), 0);
+        const batch = Math.max(1, Math.ceil(workers / 2));
+        while (reads < READS_IN_FLIGHT && (next < tiles.length || redo.length)) {
+          const room = workers * (PER_WORKER + READ_AHEAD) - held - backlog.length - reading;
+          const left = tiles.length - next + redo.length;
+          // read a whole batch at a time, unless the workers would otherwise wait
+          if (room < Math.min(batch, left) && (held + backlog.length + reading > 0 || room <= 0)) return;
+          const indices = redo.splice(0, room);
+          while (indices.length < room && next < tiles.length) indices.push(next++);
+          reads++;
+          reading += indices.length;
+          const started = performance.now();
+          this.gpu.call("verify_read", { job: job.job, tiles: indices }, { signal })
+            .then((records) => {
+              reads--;
+              reading -= indices.length;
+              readMs += performance.now() - started;
+              backlog.push(...records);
+              pump();
+            }, fail);
+        }
       };
 
       pump();

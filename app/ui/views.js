@@ -152,9 +152,13 @@ export class Views {
     session.addEventListener("image", ({ detail }) => this.showImage(detail));
     session.addEventListener("stale", () => this.markStale(true));
     session.addEventListener("gpu-result", ({ detail }) => {
-      this.timings.showGpu(detail.timings);
       this.showFrame(el.gpu, detail, "gpu");
       this.mark(el.gpu, false);
+      // A presented run comes back before the GPU is done; its timings follow.
+      if (!detail.timings.pending) this.timings.showGpu(detail.timings);
+    });
+    session.addEventListener("gpu-timings", ({ detail }) => {
+      if (!detail.timings.error) this.timings.showGpu(detail.timings);
     });
     session.addEventListener("gpu-error", () => {
       clear(el.gpu);
@@ -226,10 +230,14 @@ export class Views {
     this.done = [];
     this.range = { smallest: Infinity, largest: 0 };
     this.scale?.setData(Infinity, 0);
+    // The CPU view and the error map are rebuilt tile by tile for the current settings, on a
+    // cleared canvas, so no tile of the previous settings is mistaken for a current one.
     for (const canvas of [el.cpu, el.heatmap, el.gpuStage]) {
       sized(canvas, job.width, job.height);
       clear(canvas);
     }
+    this.mark(el.cpu, false);
+    this.mark(el.heatmap, false);
     const stage = job.view ?? null;
     el.gpuStage.hidden = stage === null;
     this.caption(stage);
@@ -365,6 +373,11 @@ export class Views {
    * first verdict: edges, corners and a sample), "final" (the whole image), or "none".
    */
   showMetrics(m, state = "none", chain = "", fraction = 1) {
+    if (m) {
+      this.el.metrics.classList.remove("stale"); // they belong to the settings shown
+      this.el.metrics.dataset.stale = "false";
+      $("verdict").classList.remove("stale");
+    }
     const set = (id, v) => (document.getElementById(id).textContent = m ? formatNumber(v) : "–");
     set("metric-max-abs-error", m?.maxAbsError);
     set("metric-mean-abs-error", m?.meanAbsError);

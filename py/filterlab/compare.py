@@ -198,6 +198,18 @@ def _abs_diff(a, b):
     return np.abs(diff, out=diff)
 
 
+def _pixel_max(diff):
+    """The largest value over the channels of an (h, w, C) array, at each pixel.
+
+    Elementwise maxima of the channel planes: the same values (NaN propagates) as
+    ``diff.max(axis=2)``, several times faster than a reduction over a short last axis.
+    """
+    out = diff[:, :, 0].copy()
+    for k in range(1, diff.shape[2]):
+        np.maximum(out, diff[:, :, k], out=out)
+    return out
+
+
 def _fsum(values):
     """The correctly rounded sum of non-negative floats; ``inf`` when it overflows."""
     try:
@@ -229,7 +241,7 @@ def _merge(parts, tol):
     )
 
 
-def partial(a, b, *, tol=DEFAULT_TOLERANCE, origin=(0, 0)):
+def partial(a, b, *, tol=DEFAULT_TOLERANCE, origin=(0, 0), error=None):
     """Reduce the differences of one tile to the statistics :func:`combine` needs.
 
     Parameters
@@ -241,6 +253,9 @@ def partial(a, b, *, tol=DEFAULT_TOLERANCE, origin=(0, 0)):
     origin : (int, int), optional
         Image coordinates ``(y0, x0)`` of the tile's first pixel, so that
         :attr:`Partial.worst_x` and :attr:`Partial.worst_y` are image coordinates.
+    error : ndarray, optional
+        An (h, w) array that receives the tile's error map: the largest ``|a - b|`` over
+        the channels at each pixel, from the same differences.
 
     Returns
     -------
@@ -261,12 +276,13 @@ def partial(a, b, *, tol=DEFAULT_TOLERANCE, origin=(0, 0)):
     parts = []
     for rows in _row_blocks(a):
         diff = _abs_diff(a[rows], b[rows])
-        pixels = diff.max(axis=2)
+        pixels = _pixel_max(diff)
+        if error is not None:
+            error.reshape(a.shape[:2])[rows] = pixels
         at = int(np.argmax(pixels))  # the first maximum, or the first NaN
         y, x = divmod(at, w)
-        over = diff > tol
-        over_pixels = int(np.count_nonzero(over.any(axis=2)))
-        over = int(np.count_nonzero(over))
+        over = int(np.count_nonzero(diff > tol))
+        over_pixels = int(np.count_nonzero(pixels > tol))  # a pixel is over when its largest is
         with np.errstate(over="ignore"):  # a sum or a square may overflow: inf is the answer
             sum_abs = float(diff.sum())
             diff *= diff
@@ -558,9 +574,9 @@ def heatmap(a, b, *, limits=None):
     a, b = _pair(a, b)
     blocks = _row_blocks(a)
     if limits is None:  # a first pass for the range: no whole-image float64 error map
-        limits = _auto_limits(_extremes(_abs_diff(a[rows], b[rows]).max(axis=2)) for rows in blocks)
+        limits = _auto_limits(_extremes(_pixel_max(_abs_diff(a[rows], b[rows]))) for rows in blocks)
     edges = error_edges(*limits)
     out = np.empty(a.shape[:2] + (4,), dtype=np.uint8)
     for rows in blocks:
-        _paint(_abs_diff(a[rows], b[rows]).max(axis=2), edges, out[rows])
+        _paint(_pixel_max(_abs_diff(a[rows], b[rows])), edges, out[rows])
     return out

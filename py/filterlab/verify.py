@@ -45,6 +45,7 @@ __all__ = [
     "TileReport",
     "tile_size",
     "tiles",
+    "edge_depth",
     "source_region",
     "reference_tile",
     "check_tile",
@@ -164,8 +165,16 @@ def _spread(count, wanted):
     return [(2 * m + 1) * count // (2 * wanted) for m in range(wanted)]
 
 
-def tiles(height, width, *, size):
-    """Cut an image into square tiles, in verification order.
+def _bands(length, size, edge):
+    """Cut [0, length) into bands: `edge` wide at both ends when it fits, `size` between."""
+    if edge is None or edge >= size or length <= 2 * edge + size:
+        return [(start, min(length, start + size)) for start in range(0, length, size)]
+    inner = [(start, min(length - edge, start + size)) for start in range(edge, length - edge, size)]
+    return [(0, edge), *inner, (length - edge, length)]
+
+
+def tiles(height, width, *, size, edge=None):
+    """Cut an image into tiles, in verification order.
 
     Parameters
     ----------
@@ -174,6 +183,10 @@ def tiles(height, width, *, size):
     size : int
         The tiles' side (:func:`tile_size`); tiles at the right and bottom edges are cut
         at the image's border.
+    edge : int, optional
+        Make the tiles along the image's edges this deep (:func:`edge_depth`), so that the
+        first verdict covers the pixels whose windows meet the border rules without
+        covering much else. By default every tile is `size` deep.
 
     Returns
     -------
@@ -202,11 +215,17 @@ def tiles(height, width, *, size):
      [ 2 13 14 15  3]]
     >>> sum(tile.first for tile in order)  # corners, edges and one interior tile
     17
+    >>> framed = tiles(100, 100, size=32, edge=8)  # a frame of 8-pixel tiles, 32² inside
+    >>> sorted({t.y1 - t.y0 for t in framed if t.y0 == 0}), framed[0]
+    ([8], Tile(y0=0, y1=8, x0=0, x1=8, first=True))
     """
     height = _count("height", height)
     width = _count("width", width)
     size = _count("size", size)
-    ny, nx = -(-height // size), -(-width // size)
+    if edge is not None:
+        edge = _count("edge", edge)
+    rows, cols = _bands(height, size, edge), _bands(width, size, edge)
+    ny, nx = len(rows), len(cols)
     corners = [(0, 0), (0, nx - 1), (ny - 1, 0), (ny - 1, nx - 1)]
     first = list(dict.fromkeys(corners))
     cells = [(i, j) for i in range(ny) for j in range(nx)]
@@ -223,15 +242,35 @@ def tiles(height, width, *, size):
     chosen = set(first)
     order = [(cell, True) for cell in first]
     order += [(cell, False) for cell in cells if cell not in chosen]
-    return [
-        Tile(i * size, min(height, (i + 1) * size), j * size, min(width, (j + 1) * size), flag)
-        for (i, j), flag in order
-    ]
+    return [Tile(*rows[i], *cols[j], flag) for (i, j), flag in order]
+
+
+def edge_depth(steps, *, step=TILE_STEP):
+    """How deep the pixels reach whose reference reads the border rules: the chain's total
+    radius along either axis, rounded up to `step` (at least `step`).
+
+    Examples
+    --------
+    >>> edge_depth([{"op": "gaussian_blur", "params": {"sigma": 3.0}}, {"op": "laplace"}])
+    16
+    """
+    stencils = _stencils(steps)
+    reach = max(sum(s.ry for s in stencils), sum(s.rx for s in stencils), 1)
+    return -(-reach // step) * step
+
+
+_last_stencils = (None, None)  # (steps, their stencils): a verification asks for one chain per tile
 
 
 def _stencils(steps):
-    """The stencils of a chain's enabled steps."""
-    return [OPS[step.op].stencil(step.params) for step in chain.validate(steps) if step.enabled]
+    """The stencils of a chain's enabled steps (the last chain's are kept: callers pass the
+    same steps object for every tile of an image)."""
+    global _last_stencils
+    if _last_stencils[0] is steps:
+        return _last_stencils[1]
+    stencils = [OPS[step.op].stencil(step.params) for step in chain.validate(steps) if step.enabled]
+    _last_stencils = (steps, stencils)
+    return stencils
 
 
 def _regions(stencils, tile, height, width):
@@ -437,9 +476,8 @@ def compare_tile(tile, references, gpu, *, tol=compare.DEFAULT_TOLERANCE, view=-
     if isinstance(view, bool) or not -len(gpu) <= int(view) < len(gpu):
         raise ValueError(f"view must index one of the {len(gpu)} output(s), got {view!r}")
     origin = (tile.y0, tile.x0)
-    partials = [compare.partial(g, r, tol=tol, origin=origin) for g, r in zip(gpu, references)]
-    error = np.abs(np.subtract(gpu[view], references[view], dtype=np.float64))
-    if error.ndim == 3:
-        error = error.max(axis=2)
-    return TileReport(partials=partials, error=error.astype(np.float32),
-                      reference=references[view])
+    view = int(view) % len(gpu)
+    error = np.empty(tile.shape, np.float32)  # the viewed output's, filled as its partial is
+    partials = [compare.partial(g, r, tol=tol, origin=origin, error=error if k == view else None)
+                for k, (g, r) in enumerate(zip(gpu, references))]
+    return TileReport(partials=partials, error=error, reference=references[view])

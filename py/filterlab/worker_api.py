@@ -36,6 +36,8 @@ import dataclasses
 import functools
 import gc
 import inspect
+import json
+import sys
 import time
 import traceback
 from typing import Any
@@ -108,6 +110,7 @@ class _State:
     events: list[dict] = []
     job: dict | None = None            # the GPU worker's current verification
     next_job = 1
+    runs = 0                           # the GPU worker's run counter (ids for late timings)
     tiles_checked = 0                  # a reference worker's count of check_tile calls
 
 
@@ -174,7 +177,8 @@ def _memory() -> int:
 
 @functools.lru_cache(maxsize=4)
 def _steps(chain: str) -> tuple:
-    """A chain's validated steps; reference workers see the same chain for every tile."""
+    """A chain's validated steps; reference workers see the same chain for every tile, and
+    get the same object back (filterlab.verify keeps the last chain's stencils)."""
     return tuple(chains.validate(chain))
 
 
@@ -231,7 +235,8 @@ async def init(allowed: bool = True) -> Any:
         await _state.gpu.acquire()
         _state.engine = Engine(_state.gpu)
         present = await _state.engine.presenter.attach(_state.canvas)
-        _state.engine.prepare()
+        # Compiling the pipelines every run may need starts right after start-up, off its path.
+        asyncio.get_running_loop().call_soon(_state.engine.prepare)
     except Exception as exc:  # no GPU path, whatever the cause: the CPU path still works
         _state.gpu = _state.engine = None
         reason = str(exc) if isinstance(exc, GPUUnavailableError) else f"WebGPU could not start ({exc})."
@@ -248,7 +253,8 @@ async def load(data) -> Any:
     Its samples stay at native depth, here and on the GPU. Returns the image facts, the
     original's histograms and auto-contrast stretch (``summary``,
     :meth:`filterlab.display.Summary.as_dict`, with ``scale``, the native full scale) and the
-    original for display: ``frame`` (an ImageBitmap drawn by the GPU) or ``display`` (RGBA8).
+    original for display: ``frame`` (an ImageBitmap drawn by the GPU) or ``display`` (RGBA8),
+    with the upload's ``timings``.
     """
     try:
         decoded = imageio.decode(_bytes_of(data))
@@ -270,12 +276,15 @@ async def load(data) -> Any:
 
 
 async def _show_original(stretch=display.IDENTITY) -> dict:
-    """The original for display: an ImageBitmap drawn by the GPU, or RGBA8."""
+    """The original for display: an ImageBitmap drawn by the GPU, or RGBA8; with the GPU, the
+    upload's ``timings`` too."""
+    out = {}
     if _state.engine is not None:
-        shown = _shown(await _state.engine.run([], present=True, stretch=stretch))
-        if shown:
-            return shown
-    return {"display": _typed(_rgba8(_state.native, stretch), js.Uint8ClampedArray)}
+        result = await _state.engine.run([], present=True, stretch=stretch)
+        out = {**_shown(result), "timings": _public({"upload_ms": result.timings["upload_ms"]})}
+    if "frame" not in out and "display" not in out:
+        out["display"] = _typed(_rgba8(_state.native, stretch), js.Uint8ClampedArray)
+    return out
 
 
 @_boundary
@@ -332,19 +341,30 @@ async def run(chain: str, pixels: bool = False, stages: bool = False, present: b
               stretch=None) -> Any:
     """Run a chain (JSON text) on the current image on the GPU.
 
-    Returns ``{width, height, channels, timings, adapter, events}``, plus ``frame`` (an
+    Returns ``{run, width, height, channels, timings, adapter, events}``, plus ``frame`` (an
     ImageBitmap) or ``display`` (RGBA8) when presented, ``pixels`` (the final H×W×C result as a
     Float32Array) when asked, and ``stages`` (each enabled step's output) with ``stages``.
     Nothing is read back unless asked: a presented frame goes to the screen from the GPU.
     ``stretch`` (``[black, white]``) stretches the presented colour for display only
     (:mod:`filterlab.display`).
+
+    A run that only presents on the canvas returns as soon as its work is submitted; its
+    ``timings`` then say ``pending: true``, and the worker posts the complete timings when the
+    GPU is done, as the event ``{event: "timings", run, timings}``.
     """
     steps = chains.validate(chain)  # bad parameters never reach the GPU
     h, w, c = _require_image().shape
-    result = await _run_engine(steps, readback=pixels, stages=stages, present=present,
+    _state.runs += 1
+    run_id = _state.runs
+
+    def late(timings):
+        event = {"event": "timings", "run": run_id, "timings": _public(timings)}
+        js.self.postMessage(_js(event))
+
+    result = await _run_engine(steps, readback=pixels, stages=stages, present=present, timings=late,
                                stretch=_stretch(stretch))
     out = {
-        "width": w, "height": h, "channels": c,
+        "run": run_id, "width": w, "height": h, "channels": c,
         "timings": _public(result.timings),
         "adapter": _public(_state.gpu.info.as_dict()),
         "events": _drain_events(),
@@ -427,7 +447,9 @@ async def verify_start(chain: str, stages=False, workers: int = 1, view=None,
                 if view is None and _stretch(shown) != found.stretch:
                     out.update(_shown(await _run_engine(steps, present=True, keep=keep,
                                                         stretch=found.stretch)))
-    tiles = verify.tiles(h, w, size=verify.tile_size(h, w, max(1, int(workers))))
+    # The first verdict's tiles along the edges are only as deep as the border rules reach.
+    tiles = verify.tiles(h, w, size=verify.tile_size(h, w, max(1, int(workers))),
+                         edge=verify.edge_depth(steps))
     _state.job = {"id": _state.next_job, "steps": steps, "tiles": tiles,
                   "runs": engine.runs if engine else 0}
     _state.next_job += 1
@@ -474,10 +496,21 @@ async def verify_read(job: int, tiles) -> Any:
             "index": index,
             "rows": _typed(rows.astype(np.int32)),
             "cols": _typed(cols.astype(np.int32)),
-            "block": _typed(native[np.ix_(rows, cols)]),
+            "block": _typed(_gather(native, rows, cols)),
             "gpu": gpu[n] if gpu is not None else [],
         })
     return _js(out)
+
+
+def _gather(native: np.ndarray, rows: np.ndarray, cols: np.ndarray) -> np.ndarray:
+    """``native[np.ix_(rows, cols)]``, as a slice where the indices are one run (most tiles)."""
+    def run(index):
+        return slice(int(index[0]), int(index[-1]) + 1) if index[-1] - index[0] + 1 == len(index) else index
+
+    r, c = run(rows), run(cols)
+    if isinstance(r, slice) and isinstance(c, slice):
+        return native[r, c]
+    return native[np.ix_(rows, cols)]
 
 
 @_boundary
@@ -592,9 +625,6 @@ def debug(action: str, argument: str = "") -> Any:
 def _fatal() -> None:
     """Overflow the wasm stack in C (json's scanner), which Pyodide cannot survive: the page's
     recovery from a dead worker is tested with this."""
-    import json
-    import sys
-
     sys.setrecursionlimit(10**7)
     json.loads("[" * 10**6 + "]" * 10**6)
 
@@ -656,6 +686,15 @@ def _native_dtype(block) -> np.dtype:
 
 
 @_boundary
+def reference_debug(action: str) -> Any:
+    """Diagnostics of a reference worker: ``fatal`` kills its Python on purpose, to test that
+    the page replaces the worker."""
+    if action == "fatal":
+        _fatal()
+    raise UserError(f"unknown debug action {action!r}")
+
+
+@_boundary
 async def inspect_pixel(chain: str, x: int, y: int, stage=None) -> Any:
     """The values at one pixel of the current image, for the page's pixel inspector.
 
@@ -680,7 +719,7 @@ async def inspect_pixel(chain: str, x: int, y: int, stage=None) -> Any:
     stage = None if stage is None or not 0 <= int(stage) < enabled - 1 else int(stage)
     tile = verify.Tile(y, y + 1, x, x + 1)
     rows, cols = verify.source_region(steps, tile, h, w)
-    references = verify.reference_tile(steps, tile, h, w, native[np.ix_(rows, cols)], rows, cols,
+    references = verify.reference_tile(steps, tile, h, w, _gather(native, rows, cols), rows, cols,
                                        stages=stage is not None)
     cpu = references[-1 if stage is None else stage].reshape(c).astype(np.float64)
     gpu = None
@@ -718,4 +757,4 @@ GPU_METHODS = {"ops": ops, "defaults": defaults, "to_url": to_url, "from_url": f
                "init": init, "load": load, "original": original, "run": run,
                "verify_start": verify_start, "verify_read": verify_read, "combine": combine,
                "inspect": inspect_pixel, "export": export, "encode": encode, "debug": debug}
-REFERENCE_METHODS = {"check_tile": check_tile, "stats": stats}
+REFERENCE_METHODS = {"check_tile": check_tile, "stats": stats, "debug": reference_debug}

@@ -40,11 +40,11 @@ def whole(native, steps, *, stages=False):
     return [chain.apply(image, enabled[:k]) for k in range(1, len(enabled) + 1)]
 
 
-def tiled(native, steps, size, *, stages=False):
+def tiled(native, steps, size, *, stages=False, edge=None):
     """Every tile's reference from only the source pixels it names, reassembled."""
     h, w, c = native.shape
     out = None
-    for tile in verify.tiles(h, w, size=size):
+    for tile in verify.tiles(h, w, size=size, edge=edge):
         rows, cols = verify.source_region(steps, tile, h, w)
         block = native[np.ix_(rows, cols)]
         parts = verify.reference_tile(steps, tile, h, w, block, rows, cols, stages=stages)
@@ -278,6 +278,46 @@ def test_tiles_cover_every_pixel_once(shape, size):
         count[tile.y0 : tile.y1, tile.x0 : tile.x1] += 1
     assert (count == 1).all()
     assert len(order) == math.ceil(h / size) * math.ceil(w / size)
+
+
+FRAMES = [(shape, size, edge) for shape in [(31, 33), (200, 333), (1000, 700), (5, 400)]
+          for size, edge in [(32, 8), (64, 16), (256, 16), (16, 16)]]
+
+
+@pytest.mark.parametrize("shape, size, edge", FRAMES, ids=lambda v: str(v))
+def test_edge_frames_cover_every_pixel_once_and_come_first(shape, size, edge):
+    h, w = shape
+    order = verify.tiles(h, w, size=size, edge=edge)
+    count = np.zeros(shape, np.int64)
+    for tile in order:
+        count[tile.y0 : tile.y1, tile.x0 : tile.x1] += 1
+        assert tile.y1 - tile.y0 <= size and tile.x1 - tile.x0 <= size
+        touches = tile.y0 == 0 or tile.x0 == 0 or tile.y1 == h or tile.x1 == w
+        assert tile.first or not touches  # every tile on an edge is in the first verdict
+        if edge < size and h > 2 * edge + size and (tile.y0 == 0 or tile.y1 == h):
+            assert tile.y1 - tile.y0 == edge  # a thin frame along the top and bottom
+        if edge < size and w > 2 * edge + size and (tile.x0 == 0 or tile.x1 == w):
+            assert tile.x1 - tile.x0 == edge  # and along the sides
+    assert (count == 1).all()
+    flags = [t.first for t in order]
+    assert flags == sorted(flags, reverse=True)
+    assert (order[0].y0, order[0].x0) == (0, 0)
+
+
+def test_a_framed_tiling_gives_the_whole_image_reference():
+    native = native_image((40, 45), 3, np.uint8, seed=5)
+    steps = [step("gaussian_blur", {"sigma": 1.2}, "wrap", 0.0),
+             step("edges", {"operator": "sobel"}, "constant", 0.3)]
+    for expected, got in zip(whole(native, steps, stages=True),
+                             tiled(native, steps, 16, stages=True, edge=verify.edge_depth(steps))):
+        np.testing.assert_array_equal(got, expected)
+
+
+def test_edge_depth_is_the_chains_reach():
+    assert verify.edge_depth([{"op": "laplace"}]) == 16
+    steps = [{"op": "gaussian_blur", "params": {"sigma": 6.0}}, {"op": "box_blur", "params": {"size": 9}}]
+    assert verify.edge_depth(steps) == 32  # 24 + 4, rounded up to 16
+    assert verify.edge_depth([]) == 16
 
 
 @pytest.mark.parametrize("shape, size", TILINGS)

@@ -27,6 +27,7 @@ GPU time is the wall time from submit to ``onSubmittedWorkDone``, labelled as su
 
 from __future__ import annotations
 
+import asyncio
 import time
 from dataclasses import dataclass, field
 
@@ -147,7 +148,7 @@ class Engine:
     # -- running ------------------------------------------------------------------------------
 
     async def run(self, steps: list[Step], *, readback: bool = False, stages: bool = False,
-                  present: bool = True, keep: str | None = None,
+                  present: bool = True, keep: str | None = None, timings=None,
                   stretch: tuple = IDENTITY) -> RunResult:
         """Run `steps` on the loaded image.
 
@@ -156,6 +157,11 @@ class Engine:
         its colour stretched for display by ``stretch`` (:mod:`filterlab.display`);
         ``keep`` keeps outputs on the GPU for :meth:`read_regions`: ``"result"``, or
         ``"stages"`` for every enabled step's.
+
+        A run that only presents on the canvas returns its frame as soon as the work is
+        submitted, when `timings` is given: the frame is shown when the GPU has drawn it, and
+        ``timings(dict)`` is called with the run's timings once the GPU is done. Any other run
+        returns when its results and timings are in.
         """
         if self._source is None:
             raise ValueError("No image is loaded.")
@@ -175,6 +181,7 @@ class Engine:
         self._last = None
         self.resources.set_geometry((g, tuple(bands)))
         job = _Job(plan, bands, timings={"upload_ms": 0.0, "bands": len(bands)})
+        early = timings is not None and canvas and not plan.reads
         try:
             # Allocation, upload and work all happen inside the error scopes, so running out of
             # GPU memory is reported as such.
@@ -187,7 +194,7 @@ class Engine:
                 if canvas:
                     self.presenter.encode(device, encoder, self.resources, plan.result, g.width,
                                           g.height, stretch)
-                t_submit = time.perf_counter()
+                job.timings["submitted"] = time.perf_counter()
                 device.queue.submit(to_js([encoder.finish()]))
             finally:
                 try:
@@ -198,21 +205,41 @@ class Engine:
                     self.resources.set_geometry(None)
                     self._uploaded = None
                     raise
-            if canvas:  # the frame is ready when the GPU is: hand it on without waiting here
-                frame = self.presenter.frame()
-            await device.queue.onSubmittedWorkDone()
-            if job.query is None:
-                job.timings.update(gpu_ms=(time.perf_counter() - t_submit) * 1e3, gpu_clock="wall", passes=[])
-            result = await self._collect(job)
-            if canvas:
-                result.frame = frame
+            frame = self.presenter.frame() if canvas else None
             every = plan.kept if keep == "stages" and plan.kept else None
             if keep:
                 self.kept = (every or [plan.result], bands)
             self._last = (tuple(steps), plan.result, bands, every)
+        except BaseException:
+            self._release(job)
+            raise
+        if early:
+            asyncio.ensure_future(self._finish(device, job, t0, timings))
+            pending = {k: v for k, v in job.timings.items() if k != "submitted"}
+            return RunResult(output=None, timings=dict(pending, pending=True), frame=frame)
+        result = await self._finish(device, job, t0)
+        result.frame = frame
+        return result
+
+    async def _finish(self, device, job: _Job, t0: float, report=None) -> RunResult:
+        """Wait for the GPU, collect what the job reads back and its timings, release it."""
+        try:
+            await device.queue.onSubmittedWorkDone()
+            if job.query is None:
+                wall = (time.perf_counter() - job.timings["submitted"]) * 1e3
+                job.timings.update(gpu_ms=wall, gpu_clock="wall", passes=[])
+            result = await self._collect(job)
+        except Exception as exc:
+            if report is None:
+                raise
+            report({"error": str(exc)})
+            return None
         finally:
             self._release(job)
+        del result.timings["submitted"]
         result.timings["total_ms"] = (time.perf_counter() - t0) * 1e3
+        if report is not None:
+            report(result.timings)
         return result
 
     def keep_last(self, steps: list[Step], *, stages: bool = False) -> bool:
