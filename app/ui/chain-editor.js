@@ -12,10 +12,13 @@ const el = (tag, props = {}, ...children) => {
 const KERNEL_SIZES = [1, 3, 5, 7, 9, 11, 15, 21, 31];
 
 export class ChainEditor extends EventTarget {
-  constructor(session, list, addSelect, addButton) {
+  /** `decorateStep(header, step, i, item)`, if given, adds to each step's header as it is drawn. */
+  constructor(session, list, addSelect, addButton, { decorateStep } = {}) {
     super();
     this.session = session;
     this.list = list;
+    this.addSelect = addSelect;
+    this.decorateStep = decorateStep;
     this.ops = new Map(session.catalog.map((op) => [op.name, op]));
     for (const op of session.catalog) addSelect.append(el("option", { value: op.name, textContent: op.label }));
     addButton.addEventListener("click", () => this.add(addSelect.value));
@@ -51,7 +54,22 @@ export class ChainEditor extends EventTarget {
 
   render() {
     const chain = this.session.chain;
+    // A step's header control that had focus keeps it, on the step's new row: moving a step
+    // or switching it off and on leaves keyboard users where they were.
+    const active = this.list.contains(document.activeElement) ? document.activeElement : null;
+    const item = active?.closest("li.step");
+    const control = item && /^step-\d+-(.+)$/.exec(active.dataset.testid ?? "")?.[1];
+    const row = item ? [...this.list.children].indexOf(item) : -1;
     this.list.replaceChildren(...chain.map((step, i) => this.renderStep(step, i, chain)));
+    if (control) this.refocus(item.step, row, control);
+  }
+
+  refocus(step, row, control) {
+    const at = this.session.chain.indexOf(step);
+    const i = at >= 0 ? at : Math.min(row, this.session.chain.length - 1); // removed: the next one
+    const candidates = [control, "down", "up", "enabled"].map((id) => this.list.querySelector(`[data-testid="step-${i}-${id}"]`));
+    const target = candidates.find((node) => node && !node.disabled);
+    (target ?? this.addSelect).focus();
   }
 
   renderStep(step, i, chain) {
@@ -80,6 +98,8 @@ export class ChainEditor extends EventTarget {
       button("✕", "Remove step", "remove", () => chain.splice(i, 1)));
     const item = el("li", { className: `step${step.enabled ? "" : " disabled"}` }, header);
     item.dataset.testid = `step-${i}`;
+    item.step = step;
+    this.decorateStep?.(header, step, i, item);
     for (const param of op.params) item.append(this.control(step, i, param));
     return item;
   }
