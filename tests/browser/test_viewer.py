@@ -44,12 +44,25 @@ def _inspected(page):
 
 def _pixel_centre(page, testid, x, y):
     """Where the centre of image pixel (x, y) is on screen in the panel of canvas `testid`."""
+    # Measured once the layout has settled (two frames alike): a panel that was resized, as when
+    # the toolbar gains a line, is fitted again on the next frame.
     return page.evaluate(
-        """([id, x, y]) => {
+        """async ([id, x, y]) => {
             const canvas = document.querySelector(`[data-testid=${id}]`);
-            const r = canvas.parentElement.getBoundingClientRect();  // the transformed layer
-            const w = canvas.width, h = canvas.height;
-            return [r.left + (x + 0.5) * r.width / w, r.top + (y + 0.5) * r.height / h];
+            const frame = () => new Promise((resolve) => requestAnimationFrame(resolve));
+            const measure = () => {
+                const r = canvas.parentElement.getBoundingClientRect();  // the transformed layer
+                const w = canvas.width, h = canvas.height;
+                return [r.left + (x + 0.5) * r.width / w, r.top + (y + 0.5) * r.height / h];
+            };
+            let last = null;
+            for (let i = 0; i < 20; i++) {
+                await frame();
+                const now = measure();
+                if (last && now[0] === last[0] && now[1] === last[1]) return now;
+                last = now;
+            }
+            return last;
         }""", [testid, x, y])
 
 
