@@ -13,6 +13,7 @@
 //   the first call with progress.first === true carries the first verdict (edges, corners and
 //   a sample); run() resolves when verification is complete.
 //   await filterlab.ops()     // the catalog
+//   filterlab.chain()         // the page's chain, a copy
 // Every record uses camelCase names. Errors reject with the message the UI shows.
 import { imageBytes } from "./files.js";
 
@@ -50,6 +51,10 @@ export function installApi(session) {
     },
     gpuInfo() {
       return session.gpuInfo;
+    },
+    /** A copy of the chain the page shows (its steps, as the chain JSON holds them). */
+    chain() {
+      return structuredClone(session.chain);
     },
     /**
      * Diagnostics: "stats" (live GPU buffers, pipelines, background compiles, JS references

@@ -16,7 +16,7 @@ export class Session extends EventTarget {
   constructor() {
     super();
     this.gpuInfo = { available: false, adapter: null, reason: "starting" };
-    this.image = null; // { info, bytes }
+    this.image = null; // { info, bytes, name }
     this.chain = [];
     this.defaults = null; // filterlab.worker_api.defaults(): tolerance, gain, gainRange, ramp
     this.gain = undefined; // the heatmap gain the user chose
@@ -93,15 +93,16 @@ export class Session extends EventTarget {
   }
 
   /**
-   * Decode `bytes` (an encoded image file) in the GPU worker and make it the current image.
-   * Pending work for the old image is dropped; if the file is refused, the old image stays.
+   * Decode `bytes` (an encoded image file, called `name`) in the GPU worker and make it the
+   * current image. Pending work for the old image is dropped; if the file is refused, the old
+   * image stays.
    */
-  async loadImage(bytes) {
+  async loadImage(bytes, name = "image") {
     this.verifying.abort();
     this.latestGpu.abort();
     this.emit("decoding", {});
     const out = await this.gpuCall("load", { data: new Uint8Array(bytes) }, { channel: "load" });
-    this.image = { info: out.info, bytes };
+    this.image = { info: out.info, bytes, name };
     this.emit("image", out);
     return out.info;
   }
