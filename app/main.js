@@ -81,12 +81,13 @@ async function chainFromAddress(session) {
 }
 
 let addressToken = null;
-async function saveChainToAddress(session) {
+async function saveChainToAddress(session, replace = false) {
   try {
     const token = await session.gpuCall("to_url", { chain: JSON.stringify(session.chain) });
     if (token === addressToken) return;
     addressToken = token;
-    history.pushState(null, "", `#chain=${token}`);
+    // The first chain replaces the address, so Back from the first edit returns to it.
+    history[replace ? "replaceState" : "pushState"](null, "", `#chain=${token}`);
   } catch {
     // an invalid chain (being edited) keeps the last valid address
   }
@@ -174,6 +175,7 @@ async function main() {
     session, editor, formatNumber, fromAddress: Boolean(fromAddress),
     say: setStatus, takeImage: (bytes, name) => takeImage(bytes, name),
   });
+  await saveChainToAddress(session, true);
   window.addEventListener("hashchange", async () => {
     const chain = await chainFromAddress(session);
     if (!chain || JSON.stringify(chain) === JSON.stringify(session.chain)) return;

@@ -355,13 +355,24 @@ def test_controls_are_named_and_the_page_explains_itself(open_app):
     expect(page.get_by_test_id("export-python")).to_be_enabled()
 
 
-def test_copy_link_puts_a_link_to_the_chain_on_the_clipboard(open_app):
+def test_copy_link_and_back_and_forward_between_chains(open_app):
     page = open_app()
     page.context.grant_permissions(["clipboard-read", "clipboard-write"])
+    page.wait_for_function("() => location.hash.startsWith('#chain=')")  # the first chain too
+    first = page_chain(page)
     page.get_by_test_id("add-op").select_option("box_blur")
     page.get_by_test_id("add-step").click()
+    second = page_chain(page)
     page.get_by_test_id("copy-link").click()
     expect(page.get_by_test_id("status")).to_contain_text("Link copied")
     link = page.evaluate("() => navigator.clipboard.readText()")
     token = link.split("#chain=", 1)[1]
-    assert chains.from_url(token) == chains.validate(page_chain(page))
+    assert chains.from_url(token) == chains.validate(second)
+    # Back and Forward move between chains and stay in the app.
+    page.wait_for_function(f"() => location.hash === '#chain={token}'")
+    page.go_back()
+    page.wait_for_function("(n) => window.filterlab.chain().length === n", arg=len(first))
+    assert page_chain(page) == first
+    page.go_forward()
+    page.wait_for_function("(n) => window.filterlab.chain().length === n", arg=len(second))
+    assert page_chain(page) == second
