@@ -39,10 +39,15 @@ export class ChainEditor extends EventTarget {
     this.render();
   }
 
-  /** Replace the whole chain (from the address, the undo history, a file) and redraw. */
+  /**
+   * Replace the whole chain (from the address, the undo history, a file) and redraw. It is a
+   * finished edit ("commit"; the history ignores a chain equal to its current one), but the
+   * caller runs it.
+   */
   setChain(chain) {
     this.session.chain = structuredClone(chain).filter((step) => this.ops.has(step.op));
     this.render();
+    this.dispatchEvent(new Event("commit"));
   }
 
   step(name) {

@@ -93,7 +93,6 @@ export class KernelEditor {
   replace(kernel, texts) {
     this.step.params[this.param.name] = kernel;
     typed.set(kernel, texts ?? kernel.map((row) => row.map((v) => String(v))));
-    this.errors.clear();
     this.draw();
   }
 
@@ -111,15 +110,20 @@ export class KernelEditor {
       });
       cell.addEventListener("input", () => {
         texts[r][c] = cell.value;
-        if (!evaluateCell(cell.value).error) this.mark(cell, r, c, null); // errors clear as you type
+        if (!evaluateCell(cell.value).error && this.errors.has(`${r},${c}`)) { // errors clear as you type
+          this.mark(cell, r, c, null);
+          this.showErrors();
+        }
       });
       cell.addEventListener("change", () => this.cellChanged(cell, r, c));
       return cell;
     })));
-    for (const [key, reason] of this.errors) {
-      const [r, c] = key.split(",").map(Number);
-      this.mark(this.grid.children[r * n + c], r, c, reason);
-    }
+    // What was typed decides which cells are marked, also after a redraw of the chain.
+    this.errors.clear();
+    texts.forEach((row, r) => row.forEach((text, c) => {
+      const { error } = evaluateCell(text);
+      if (error || kernel[r][c] === null) this.mark(this.grid.children[r * n + c], r, c, error ?? "not a number");
+    }));
     this.showErrors();
     this.update();
   }

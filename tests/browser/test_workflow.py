@@ -179,6 +179,10 @@ def test_kernel_editor(open_app):
     _type(page, 2, 2, "1/0")
     expect(_cell(page, 2, 2)).to_have_class(re.compile(r"\binvalid\b"))
     expect(page.get_by_test_id("kernel-0-error")).to_have_text("Row 3, column 3: division by zero.")
+    page.get_by_test_id("add-step").click()  # the chain is drawn again: the mark stays
+    expect(_cell(page, 2, 2)).to_have_class(re.compile(r"\binvalid\b"))
+    expect(page.get_by_test_id("kernel-0-error")).to_have_text("Row 3, column 3: division by zero.")
+    page.get_by_test_id("step-1-remove").click()
     _type(page, 2, 2, "(1+2)/3")
     expect(page.get_by_test_id("kernel-0-error")).to_be_hidden()
     assert _kernel(page)[2][2] == 1
@@ -226,6 +230,11 @@ def test_undo_and_redo_restore_the_exact_chain(open_app):
     undo.click()
     page.get_by_test_id("step-0-enabled").uncheck()
     expect(redo).to_be_disabled()
+    undo.click()
+    assert page_chain(page) == states[-2]
+    # Loading a chain is an edit too.
+    import_chain(page, [{"op": "laplace"}])
+    assert [step["op"] for step in page_chain(page)] == ["laplace"]
     undo.click()
     assert page_chain(page) == states[-2]
 
