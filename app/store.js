@@ -57,12 +57,18 @@ export class Store {
     return this.transact("readwrite", (store) => request(store.put(JSON.stringify(chain), "chain")));
   }
 
-  /** `{ image: { bytes, name } | null, chain: [...] | null }` as last saved. */
-  async load() {
-    const found = await this.transact("readonly", async (store) => {
-      const [image, chain] = await Promise.all([request(store.get("image")), request(store.get("chain"))]);
-      return { image, chain };
-    });
+  /**
+   * `{ image: { bytes, name } | null, chain: [...] | null }` as last saved; nothing when
+   * storage takes longer than `waitMs` to answer (start-up does not wait on it for long).
+   */
+  async load(waitMs = 3000) {
+    const found = await Promise.race([
+      this.transact("readonly", async (store) => {
+        const [image, chain] = await Promise.all([request(store.get("image")), request(store.get("chain"))]);
+        return { image, chain };
+      }),
+      new Promise((resolve) => setTimeout(resolve, waitMs, undefined)),
+    ]);
     let chain = null;
     try {
       chain = found?.chain ? JSON.parse(found.chain) : null;

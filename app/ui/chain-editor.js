@@ -139,7 +139,7 @@ export class ChainEditor extends EventTarget {
         chain.splice(i, 1);
         const focus = chain.length === 0 ? null : `step-${Math.min(i, chain.length - 1)}-remove`;
         if (!focus) this.addSelect.focus();
-        return { focus, message: `Removed ${name}. Undo (Ctrl+Z) brings it back.` };
+        return { focus, message: `Removed ${name}. Undo (Ctrl+Z, ⌘Z) brings it back.` };
       }));
     item.append(header);
     this.draggable(item, grip, i);
