@@ -62,11 +62,15 @@ export function installApi(session) {
      * a row count (forces banded processing; "" restores automatic banding), "pipelines"
      * ("auto", "general" or "specialised"), "fatal" (forces a fatal error in the GPU worker,
      * which the page recovers from), "pool" (each reference worker's tiles checked and wasm
-     * memory).
+     * memory), "pool-fatal" (the same in a reference worker, which the pool replaces).
      */
     async debug(action, argument = "") {
       await ready;
       if (action === "pool") return { size: session.pool.size, ready: session.pool.readyCount, workers: await session.pool.stats() };
+      if (action === "pool-fatal") {
+        const slot = session.pool.workers.find((s) => s?.ready);
+        return slot.client.call("debug", { action: "fatal" }).catch((err) => ({ stopped: err.name }));
+      }
       return session.gpuCall("debug", { action, argument: String(argument) });
     },
   };

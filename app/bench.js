@@ -4,6 +4,8 @@
 //        &entries=separable.along_x:along_x_direct swaps a shader entry point (variants)
 //   ?mode=grid                      worst GPU-vs-reference error per operation
 //   ?mode=present                   the presented GPU frame against the CPU reference, 8-bit
+//   ?mode=peers&size=4096&sigma=3   the Gaussian blur against other implementations, in this
+//                                   page (app/peers/, loaded only in this mode)
 //   ?mode=ui&size=4096&moves=8      what a user waits for: the app in a frame, driven through
 //                                   its own controls (file input, Add step, the σ slider)
 // The result is printed and POSTed to /__result; progress lines go to /__log.
@@ -310,7 +312,8 @@ async function main() {
       gpu = session.gpuInfo;
       await log(`adapter: ${JSON.stringify(gpu.adapter)}; present: ${gpu.present}`);
       if (!gpu.available) throw new Error(`no GPU: ${gpu.reason}`);
-      const modes = { grid, present: presentCheck };
+      const peers = async (s) => (await import("./peers/index.js")).peers(s, { log, testImage });
+      const modes = { grid, present: presentCheck, peers };
       result = await (modes[mode] ?? bench)(session);
     }
     result.adapter = gpu.adapter;

@@ -64,9 +64,13 @@ export class Verifier {
 
     return new Promise((resolve, reject) => {
       let settled = false;
+      // A worker that starts (or replaces one that died) can take tiles at once.
+      const onWorker = () => pump();
+      this.pool.addEventListener("worker-ready", onWorker);
       const fail = (err) => {
         if (settled) return;
         settled = true;
+        this.pool.removeEventListener("worker-ready", onWorker);
         reject(err);
       };
       signal?.addEventListener("abort", () => fail(new DOMException("superseded", "AbortError")), { once: true });
@@ -93,6 +97,7 @@ export class Verifier {
           const last = await progress(true);
           if (settled) return;
           settled = true;
+          this.pool.removeEventListener("worker-ready", onWorker);
           resolve({
             metrics: last.metrics, stages: last.stages, tiles: tiles.length, referenceMs,
             wallMs: performance.now() - started, pixels: cpuPixels,

@@ -35,6 +35,8 @@ import dataclasses
 import functools
 import gc
 import inspect
+import json
+import sys
 import time
 import traceback
 from typing import Any
@@ -520,9 +522,6 @@ def debug(action: str, argument: str = "") -> Any:
 def _fatal() -> None:
     """Overflow the wasm stack in C (json's scanner), which Pyodide cannot survive: the page's
     recovery from a dead worker is tested with this."""
-    import json
-    import sys
-
     sys.setrecursionlimit(10**7)
     json.loads("[" * 10**6 + "]" * 10**6)
 
@@ -576,6 +575,15 @@ def _native_dtype(block) -> np.dtype:
 
 
 @_boundary
+def reference_debug(action: str) -> Any:
+    """Diagnostics of a reference worker: ``fatal`` kills its Python on purpose, to test that
+    the page replaces the worker."""
+    if action == "fatal":
+        _fatal()
+    raise UserError(f"unknown debug action {action!r}")
+
+
+@_boundary
 def stats() -> Any:
     """A reference worker's counters: tiles checked, and its wasm memory in bytes (its peak,
     since wasm memory never shrinks)."""
@@ -588,4 +596,4 @@ GPU_METHODS = {"ops": ops, "defaults": defaults, "to_url": to_url, "from_url": f
                "verify_read": verify_read, "combine": combine, "export": export, "encode": encode,
                "debug": debug, "chain_json": chain_json, "read_chain": read_chain,
                "python_script": python_script, "kernel_facts": kernel_facts}
-REFERENCE_METHODS = {"check_tile": check_tile, "stats": stats}
+REFERENCE_METHODS = {"check_tile": check_tile, "stats": stats, "debug": reference_debug}

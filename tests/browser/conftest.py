@@ -8,8 +8,10 @@ else Playwright's own download if one is installed.
 from __future__ import annotations
 
 import functools
+import html
 import http.server
 import os
+import re
 import shutil
 import sys
 import threading
@@ -31,18 +33,35 @@ WEBGPU_ARGS = [
 START_TIMEOUT_MS = 180_000
 
 
+def content_security_policy(page: str = "index.html") -> str:
+    """The policy the build wrote into a page; the server sends it as a header too, as the dev
+    and preview servers do, so that it also governs the workers."""
+    text = (DIST / page).read_text()
+    match = re.search(r'<meta http-equiv="Content-Security-Policy" content="([^"]*)"', text)
+    if match is None:
+        pytest.fail(f"dist/{page} has no Content-Security-Policy")
+    return html.unescape(match.group(1))
+
+
 class _Handler(http.server.SimpleHTTPRequestHandler):
     extensions_map = {**http.server.SimpleHTTPRequestHandler.extensions_map,
                       ".wasm": "application/wasm", ".mjs": "text/javascript", ".js": "text/javascript"}
+    policies: dict = {}
 
     def log_message(self, *args):
         pass
+
+    def end_headers(self):
+        page = self.path.split("?")[0].rsplit("/", 1)[-1]
+        self.send_header("Content-Security-Policy", self.policies.get(page, self.policies["index.html"]))
+        super().end_headers()
 
 
 @pytest.fixture(scope="session")
 def server_url():
     if not (DIST / "index.html").is_file():
         pytest.fail("dist/ is missing: run 'make build' (make test does) before the browser tests")
+    _Handler.policies = {page: content_security_policy(page) for page in ("index.html", "bench.html")}
     handler = functools.partial(_Handler, directory=str(DIST))
     server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), handler)
     thread = threading.Thread(target=server.serve_forever, daemon=True)
