@@ -6,6 +6,7 @@ const CANVASES = ["original", "gpu", "cpu", "heatmap"];
 export function describeCanvases(session, formatNumber) {
   const canvas = Object.fromEntries(CANVASES.map((name) => [name, document.querySelector(`[data-testid=canvas-${name}]`)]));
   const say = (name, text) => {
+    if (!canvas[name]) return;
     canvas[name].setAttribute("role", "img");
     canvas[name].setAttribute("aria-label", text);
   };
