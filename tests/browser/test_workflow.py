@@ -20,6 +20,8 @@ from pages import png_bytes, random_image, run_api, wait_verified
 
 PACKAGE = Path(__file__).resolve().parents[2] / "py"
 TIMEOUT_MS = 120_000
+# The machine running the suite may be busy: page updates that follow a click get 20 s.
+expect.set_options(timeout=20_000)
 
 #: A custom 5×5 kernel, a Gaussian with wrap, Sobel magnitude with a constant border of 0.3.
 THREE_STEPS = [
