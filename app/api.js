@@ -14,8 +14,11 @@
 //   a sample); run() resolves when verification is complete.
 //   await filterlab.ops()     // the catalog
 //   filterlab.chain()         // the page's chain, a copy
+//   filterlab.heatmap.range(errors), filterlab.heatmap.colours(errors, [lo, hi]?)
+//     // the error map's colour rule (filterlab.compare.error_colours), as the page draws it
 // Every record uses camelCase names. Errors reject with the message the UI shows.
 import { imageBytes } from "./files.js";
+import { heatmapRule } from "./ui/errormap.js";
 
 export function installApi(session) {
   let resolveReady;
@@ -57,18 +60,28 @@ export function installApi(session) {
       return structuredClone(session.chain);
     },
     /**
+     * The heatmap's colours, as the page draws them: `range(errors)` the automatic range of
+     * an error map (absolute differences), `colours(errors, [lo, hi]?)` its RGBA8 colours.
+     * Available once `ready` has resolved.
+     */
+    get heatmap() {
+      return session.defaults ? heatmapRule(session.defaults) : undefined;
+    },
+    /**
      * Diagnostics: "stats" (live GPU buffers, pipelines, background compiles, JS references
      * held by Python, wasm memory), "destroy-device" (simulates a lost GPU), "band-rows" with
      * a row count (forces banded processing; "" restores automatic banding), "pipelines"
      * ("auto", "general" or "specialised"), "fatal" (forces a fatal error in the GPU worker,
      * which the page recovers from), "pool" (each reference worker's tiles checked and wasm
-     * memory), "pool-fatal" (the same in a reference worker, which the pool replaces).
+     * memory), "pool-fatal" (the same in a reference worker, which the pool replaces),
+     * "verification" (tiles, workers and times of the last complete verification).
      */
     async debug(action, argument = "") {
       await ready;
+      if (action === "verification") return session.lastVerification ?? null;
       if (action === "pool") return { size: session.pool.size, ready: session.pool.readyCount, workers: await session.pool.stats() };
       if (action === "pool-fatal") {
-        const slot = session.pool.workers.find((s) => s?.ready);
+        const slot = session.pool.holders[0] ?? session.pool.workers.find((s) => s?.started);
         return slot.client.call("debug", { action: "fatal" }).catch((err) => ({ stopped: err.name }));
       }
       return session.gpuCall("debug", { action, argument: String(argument) });

@@ -97,21 +97,13 @@ function describeMetrics(m) {
   return `max |Δ| ${formatNumber(m.maxAbsError)}`;
 }
 
+let refresh = () => {}; // run and verify the current chain; set once the editor exists
+
 async function main() {
   const session = new Session();
   const api = installApi(session);
   showPhases(session);
-  const views = new Views(session, {
-    original: $("canvas-original"),
-    gpu: $("canvas-gpu"),
-    cpu: $("canvas-cpu"),
-    heatmap: $("canvas-heatmap"),
-    gpuNote: $("gpu-note"),
-    timings: $("timings"),
-    info: $("image-info"),
-    metrics: $("metrics"),
-    progress: $("verify-progress"),
-  });
+  const views = new Views(session, { refresh: () => refresh() });
   session.addEventListener("error", ({ detail }) => setStatus(detail.message, "error"));
   session.addEventListener("device", ({ detail }) => notify(detail.message));
   session.addEventListener("notice", ({ detail }) => notify(detail.message, detail.level ?? "warn"));
@@ -154,16 +146,18 @@ async function main() {
   const readyText = gpu.available
     ? "Ready. Open, drop or paste an image."
     : "Ready, without a GPU: this browser has no WebGPU, so only the CPU reference runs.";
-  views.setGpuAvailability(gpu);
+  views.start(gpu);
   setStatus(readyText, gpu.available ? "" : "warn");
   status.dataset.gpu = gpu.available ? "available" : "unavailable";
 
-  const editor = new ChainEditor(session, $("chain"), $("add-op"), $("add-step"));
+  const editor = new ChainEditor(session, $("chain"), $("add-op"), $("add-step"),
+    { decorateStep: views.decorateStep });
   const fromAddress = await chainFromAddress(session);
   if (fromAddress) editor.setChain(fromAddress);
-  const refresh = () => {
+  refresh = () => {
     if (!session.image) return;
-    session.process(session.chain, { idle: IDLE_MS }).catch(() => {}); // errors reach the status line
+    session.process(session.chain, { idle: IDLE_MS, ...views.processOptions() })
+      .catch(() => {}); // errors reach the status line
   };
   let addressTimer = 0;
   editor.addEventListener("change", () => {
@@ -183,17 +177,6 @@ async function main() {
     refresh();
   });
   session.addEventListener("recovered", refresh);
-
-  const gain = $("heatmap-gain");
-  const [lowest, highest] = session.defaults.gainRange;
-  Object.assign(gain, { min: Math.log10(lowest), max: Math.log10(highest), value: Math.log10(session.defaults.gain) });
-  $("gain-value").textContent = String(session.defaults.gain);
-  gain.addEventListener("input", () => {
-    const value = Math.round(10 ** Number(gain.value));
-    $("gain-value").textContent = String(value);
-    session.gain = value;
-    views.drawHeatmap(); // a new colour scale only: nothing runs again
-  });
 
   for (const bits of [8, 16]) {
     $(`export-${bits}`).addEventListener("click", async () => {

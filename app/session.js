@@ -16,13 +16,13 @@ export class Session extends EventTarget {
   constructor() {
     super();
     this.gpuInfo = { available: false, adapter: null, reason: "starting" };
-    this.image = null; // { info, bytes, name }
+    this.image = null; // { info, bytes, name, id }
     this.chain = [];
-    this.defaults = null; // filterlab.worker_api.defaults(): tolerance, gain, gainRange, ramp
-    this.gain = undefined; // the heatmap gain the user chose
+    this.defaults = null; // filterlab.worker_api.defaults(): tolerance, the heatmap's rule
     this.latestGpu = new Latest();
     this.verifying = new Latest();
     this.recovering = null;
+    this.lateTimings = new Map(); // run id -> resolve, for runs that returned before the GPU was done
   }
 
   emit(type, detail) {
@@ -45,9 +45,21 @@ export class Session extends EventTarget {
   }
 
   async startGpu() {
-    const onEvent = (msg) => this.emit(msg.event, { worker: "gpu", ...msg });
+    const onEvent = (msg) => {
+      if (msg.event === "timings") {
+        this.emit("gpu-timings", msg);
+        this.lateTimings.get(msg.run)?.(msg.timings);
+        this.lateTimings.delete(msg.run);
+        return;
+      }
+      this.emit(msg.event, { worker: "gpu", ...msg });
+    };
     const worker = new Worker(new URL("./workers/gpu.worker.js", import.meta.url), { type: "module", name: "gpu" });
-    this.gpu = new WorkerClient(worker, onEvent, () => this.recover());
+    this.gpu = new WorkerClient(worker, onEvent, () => {
+      for (const resolve of this.lateTimings.values()) resolve({});
+      this.lateTimings.clear();
+      this.recover();
+    });
     if (this.verifier) this.verifier.gpu = this.gpu;
     const allowed = "gpu" in navigator && Boolean(navigator.gpu);
     const { startupMs, ...gpuInfo } = await this.gpu.call("init", { pyodideURL: PYODIDE_URL, allowed });
@@ -102,7 +114,11 @@ export class Session extends EventTarget {
     this.latestGpu.abort();
     this.emit("decoding", {});
     const out = await this.gpuCall("load", { data: new Uint8Array(bytes) }, { channel: "load" });
-    this.image = { info: out.info, bytes, name };
+    this.imageId = (this.imageId ?? 0) + 1;
+    this.image = { info: out.info, bytes, name, id: this.imageId };
+    const { width, height, channels, bitDepth } = out.info;
+    const sample = bitDepth > 16 ? 4 : bitDepth > 8 ? 2 : 1;
+    this.pool.setImage(bytes, this.imageId, width * height * channels * sample);
     this.emit("image", out);
     return out.info;
   }
@@ -122,13 +138,21 @@ export class Session extends EventTarget {
    * Run `chain` on the GPU and present it, then verify it against the reference.
    *
    * Options: `compare` (verify; default true), `idle` (ms to wait for further input before
-   * verifying; 0 starts at once), `tol`, `stages` (the GPU output and the metrics of every
-   * enabled step), `pixels` ("gpu" or "cpu": that result as H×W×C float32), `onProgress`.
-   * A newer call supersedes this one: it then resolves to null.
+   * verifying; 0 starts at once), `tol`, `stages` (true: the GPU output and the metrics of
+   * every enabled step; "auto": the metrics of every step when there are several and they
+   * fit, as the page shows them), `pixels` ("gpu" or "cpu": that result as H×W×C float32),
+   * `onProgress`, and `display`: `{ run, verify }`, further arguments of the GPU worker's
+   * `run` and `verify_start` that change only what is shown (filterlab.display: a stretch,
+   * the stage in view, histograms). A newer call supersedes this one: it then resolves to null.
    */
   async process(chain = this.chain, options = {}) {
-    const { compare = true, pixels = null, tol, stages = false, idle = 0, onProgress } = options;
+    const { compare = true, pixels = null, tol, stages = false, idle = 0, onProgress, display = {} } = options;
+    const generation = (this.generation = (this.generation ?? 0) + 1);
+    const superseded = () => {
+      if (generation !== this.generation) throw new DOMException("superseded", "AbortError");
+    };
     if (this.recovering) await this.recovering;
+    superseded();
     const chainJson = typeof chain === "string" ? chain : JSON.stringify(chain);
     this.verifying.abort(); // the shown metrics would no longer match the controls
     this.emit("stale", {});
@@ -142,22 +166,34 @@ export class Session extends EventTarget {
       if (this.gpuInfo.available) {
         this.emit("running", {});
         let out;
+        let timings;
         try {
           out = await this.latestGpu.run((signal) => this.gpuCall("run",
-            { chain: chainJson, pixels: pixels === "gpu", stages }, { signal, channel: "run" }));
+            { chain: chainJson, pixels: pixels === "gpu", stages: stages === true, ...display.run },
+            { signal, channel: "run" }));
+          // A presented run comes back before the GPU is done; its timings follow.
+          timings = out.timings.pending
+            ? new Promise((resolve) => this.lateTimings.set(out.run, resolve))
+            : Promise.resolve(out.timings);
         } catch (err) {
           if (!isAbort(err)) this.emit("gpu-error", { message: err.message });
           throw err;
         }
         for (const event of out.events ?? []) this.emit("device", event);
         this.emit("gpu-result", out);
-        Object.assign(result, { width: out.width, height: out.height, channels: out.channels, timings: out.timings });
+        Object.assign(result, { width: out.width, height: out.height, channels: out.channels });
+        result.timings = await timings;
+        superseded();
+        if (result.timings.error) {
+          this.emit("gpu-error", { message: result.timings.error });
+          throw new Error(result.timings.error);
+        }
         result.gpu.adapter = out.adapter;
         if (pixels === "gpu") result.pixels = out.pixels;
-        if (stages) result.stages = out.stages;
+        if (stages === true) result.stages = out.stages;
       }
       if (compare || pixels === "cpu" || !this.gpuInfo.available) {
-        await this.verify(chainJson, { tol, stages, pixels: pixels === "cpu", idle, onProgress, result });
+        await this.verify(chainJson, { tol, stages, pixels: pixels === "cpu", idle, onProgress, result, display: display.verify });
       }
       this.emit("result", result);
       return result;
@@ -168,11 +204,11 @@ export class Session extends EventTarget {
     }
   }
 
-  async verify(chainJson, { tol, stages, pixels, idle, onProgress, result }) {
+  async verify(chainJson, { tol, stages, pixels, idle, onProgress, result, display }) {
     await this.verifying.run(async (signal) => {
       if (idle) await sleep(idle, signal);
       this.emit("verify-start", {});
-      const verdict = await this.verifier.run({ chain: chainJson, stages, tol, pixels }, {
+      const verdict = await this.verifier.run({ ...display, chain: chainJson, stages, tol, pixels }, {
         signal,
         onStart: (job) => this.emit("verify-tiles", job),
         onTile: (tile) => this.emit("verify-tile", tile),
@@ -184,8 +220,12 @@ export class Session extends EventTarget {
       result.metrics = verdict.metrics;
       if (stages) result.stageMetrics = verdict.stages;
       if (pixels) result.pixels = verdict.pixels;
-      result.verification = { tiles: verdict.tiles, workers: this.pool.size, referenceMs: verdict.referenceMs, wallMs: verdict.wallMs };
-      this.emit("verified", { ...verdict, chain: chainJson, workers: this.pool.size });
+      result.verification = {
+        tiles: verdict.tiles, workers: verdict.workers, referenceMs: verdict.referenceMs,
+        readMs: verdict.readMs, wallMs: verdict.wallMs,
+      };
+      this.lastVerification = result.verification;
+      this.emit("verified", { ...verdict, chain: chainJson });
     });
   }
 }

@@ -3,15 +3,20 @@
 //   1. verify_start: the GPU worker runs the chain once more, keeping its outputs on the GPU,
 //      and cuts the image into tiles, the first verdict's tiles first (edges, corners and a
 //      sample spread over the image);
-//   2. verify_read, a group at a time: the GPU's output for those tiles, read back per tile,
-//      with the source pixels each tile needs (so no worker holds a whole image);
-//   3. check_tile in the idlest reference worker: the reference for the tile and its partial
-//      metrics; the GPU worker combines partial metrics into metrics (compare.combine).
+//   2. verify_read, a group at a time: the GPU's output for those tiles, read back per tile
+//      (no worker holds a whole float image);
+//   3. check_tile in the idlest reference worker holding the image (each decodes it once per
+//      image, at native depth): the reference for the tile, from the source pixels it needs,
+//      and its partial metrics; the GPU worker combines partial metrics into metrics.
 // Tiles are read only as fast as the pool takes them. Aborting the signal stops everything
 // within one tile's time: queued tiles never start.
 import { isAbort } from "./bridge.js";
 
 const PER_WORKER = 2; // tiles queued at a worker: one computing, one ready to start
+const READS_IN_FLIGHT = 2; // tile reads from the GPU worker under way at once
+// Tiles read back beyond what the workers hold, so the next ones are ready as workers free up;
+// reads are batched (a read is one submit and one mapAsync in the GPU worker).
+const READ_AHEAD = 2;
 const PROGRESS_MS = 100; // how often partial metrics are combined while tiles arrive
 const RETRIES = 2; // a tile whose worker died is read again, this many times at most
 
@@ -25,21 +30,30 @@ export class Verifier {
   /**
    * Verify `chain` on the current image.
    *
-   * Callbacks: `onStart(job)` with the tiles; `onTile({ tile, preview, error })` as each tile
-   * is verified; `onProgress({ done, fraction, first, metrics, stages })` in order, the last
-   * one at fraction 1. `first` is true from the first verdict on (every first-verdict tile
-   * done).
+   * `stages` is true, false or "auto" (worker_api.verify_start); `view`, `summary`,
+   * `contrast` and `shown` choose what the page is shown (the stage in view, its histograms
+   * and display stretch) and pass through to verify_start.
    *
-   * Resolves with `{ metrics, stages, tiles, referenceMs, wallMs, pixels? }`: `metrics` of the
-   * final output (null without a GPU), `stages` the metrics of every enabled step (when asked),
-   * `referenceMs` the reference's compute time summed over tiles, `pixels` the reference
-   * result (H×W×C float32) when asked.
+   * Callbacks: `onStart(job)` with the tiles; `onTile({ tile, preview, error, gpuPreview })`
+   * as each tile is verified; `onProgress({ done, fraction, first, metrics, stages })` in
+   * order, the last one at fraction 1. `first` is true from the first verdict on (every
+   * first-verdict tile done).
+   *
+   * Resolves with `{ metrics, stages, tiles, referenceMs, readMs, wallMs, pixels? }`: `metrics`
+   * of the final output (null without a GPU), `stages` the metrics of every enabled step (when
+   * they were compared), `referenceMs` the reference's compute time summed over tiles,
+   * `readMs` the time spent reading tiles from the GPU worker (reads overlap, so this may
+   * exceed the wall time), `pixels` the reference result (H×W×C float32) when asked.
    */
-  async run({ chain, stages = false, tol, pixels = false }, { signal, onStart, onTile, onProgress } = {}) {
+  async run({ chain, stages = false, tol, pixels = false, view = null, summary = false, contrast = false, shown = null },
+    { signal, onStart, onTile, onProgress } = {}) {
     const started = performance.now();
     await abortable(this.pool.ready, signal);
-    const job = await this.gpu.call("verify_start", { chain, stages, workers: this.pool.size },
+    const image = this.pool.image.id;
+    const job = await this.gpu.call("verify_start",
+      { chain, stages, workers: this.pool.image.workers, view, summary, contrast, shown },
       { signal, channel: "verify" });
+    await this.pool.imageReady(signal);
     onStart?.(job);
     const { tiles, width, height, channels } = job;
     const area = (t) => (t[1] - t[0]) * (t[3] - t[2]);
@@ -51,7 +65,9 @@ export class Verifier {
     const redo = [];
     const backlog = [];
     let next = 0;
-    let reading = 0;
+    let reading = 0; // tiles being read
+    let reads = 0; // reads under way
+    let readMs = 0;
     let done = 0;
     let doneArea = 0;
     let firstDone = 0;
@@ -86,7 +102,7 @@ export class Verifier {
         combining = null;
         if (settled) return;
         snapshot.metrics = combined.length ? combined[combined.length - 1] : null;
-        snapshot.stages = stages && combined.length ? combined : null;
+        snapshot.stages = job.stages && combined.length ? combined : null;
         onProgress?.(snapshot);
         return snapshot;
       };
@@ -99,7 +115,8 @@ export class Verifier {
           settled = true;
           this.pool.removeEventListener("worker-ready", onWorker);
           resolve({
-            metrics: last.metrics, stages: last.stages, tiles: tiles.length, referenceMs,
+            metrics: last.metrics, stages: last.stages, tiles: tiles.length, workers: this.pool.image.workers,
+            referenceMs, readMs,
             wallMs: performance.now() - started, pixels: cpuPixels,
           });
         } catch (err) {
@@ -113,10 +130,10 @@ export class Verifier {
         done++;
         doneArea += area(tile);
         if (tile[4]) firstDone++;
-        referenceMs += result.ms;
+        referenceMs += result.referenceMs;
         result.partials.forEach((p, k) => partials[k].push(p));
         if (cpuPixels) place(cpuPixels, result.pixels, tile, width, channels);
-        onTile?.({ tile, preview: result.preview, error: result.error ?? null });
+        onTile?.({ tile, preview: result.preview, error: result.error ?? null, gpuPreview: result.gpuPreview ?? null });
         if (done === tiles.length) {
           finished();
           return;
@@ -146,12 +163,10 @@ export class Verifier {
           if (!slot) return;
           const record = backlog.shift();
           slot.outstanding++;
-          const transfer = [record.rows.buffer, record.cols.buffer, record.block.buffer,
-            ...record.gpu.map((a) => a.buffer)];
           slot.client.call("check_tile", {
-            chain, height, width, channels, tile: tiles[record.index], rows: record.rows,
-            cols: record.cols, block: record.block, gpu: record.gpu, tol, stages, pixels,
-          }, { signal, transfer })
+            chain, image, tile: tiles[record.index], gpu: record.gpu, tol, stages: job.stages, pixels,
+            view: job.view, stretch: job.stretch ?? null,
+          }, { signal, transfer: record.gpu.map((a) => a.buffer) })
             .then((result) => checked(slot, record, result), (err) => lost(slot, record, err));
         }
       };
@@ -159,18 +174,28 @@ export class Verifier {
       const pump = () => {
         if (settled) return;
         dispatch();
-        const room = this.pool.readyCount * PER_WORKER
-          - this.pool.workers.reduce((n, s) => n + (s?.ready ? s.outstanding : 0), 0) - backlog.length;
-        if (reading || room <= 0 || (next >= tiles.length && !redo.length)) return;
-        const indices = redo.splice(0, room);
-        while (indices.length < room && next < tiles.length) indices.push(next++);
-        reading++;
-        this.gpu.call("verify_read", { job: job.job, tiles: indices }, { signal })
-          .then((records) => {
-            reading--;
-            backlog.push(...records);
-            pump();
-          }, fail);
+        const workers = this.pool.readyCount;
+        const held = this.pool.holders.reduce((n, s) => n + s.outstanding, 0);
+        const batch = Math.max(1, Math.ceil(workers / 2));
+        while (reads < READS_IN_FLIGHT && (next < tiles.length || redo.length)) {
+          const room = workers * (PER_WORKER + READ_AHEAD) - held - backlog.length - reading;
+          const left = tiles.length - next + redo.length;
+          // read a whole batch at a time, unless the workers would otherwise wait
+          if (room < Math.min(batch, left) && (held + backlog.length + reading > 0 || room <= 0)) return;
+          const indices = redo.splice(0, room);
+          while (indices.length < room && next < tiles.length) indices.push(next++);
+          reads++;
+          reading += indices.length;
+          const started = performance.now();
+          this.gpu.call("verify_read", { job: job.job, tiles: indices }, { signal })
+            .then((records) => {
+              reads--;
+              reading -= indices.length;
+              readMs += performance.now() - started;
+              backlog.push(...records);
+              pump();
+            }, fail);
+        }
       };
 
       pump();

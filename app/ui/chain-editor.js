@@ -7,8 +7,7 @@
 //   "change"  the chain changed: run it again (sliders fire this while they move);
 //   "commit"  an edit is finished (a slider let go, a value typed, a step moved): the undo
 //             history records the chain;
-//   "render"  the steps were drawn again: detail.items are the step elements, for code that
-//             decorates them. Each step header holds an empty [data-slot=verdict] element.
+//   "render"  the steps were drawn again: detail.items are the step elements.
 //   "announce" detail.message: a sentence for the status line ("Removed step 2 ...").
 // A step can be reordered by its buttons or by dragging its handle; focus stays on the
 // control that was used, wherever the step moves.
@@ -23,11 +22,13 @@ export function applies(param, params) {
 }
 
 export class ChainEditor extends EventTarget {
-  constructor(session, list, addSelect, addButton) {
+  /** `decorateStep(header, step, i, item)`, if given, adds to each step's header as it is drawn. */
+  constructor(session, list, addSelect, addButton, { decorateStep } = {}) {
     super();
     this.session = session;
     this.list = list;
     this.addSelect = addSelect;
+    this.decorateStep = decorateStep;
     this.ops = new Map(session.catalog.map((op) => [op.name, op]));
     this.dragging = null;
     for (const op of session.catalog) addSelect.append(el("option", { value: op.name, textContent: op.label }));
@@ -104,7 +105,7 @@ export class ChainEditor extends EventTarget {
       "aria-label": name.replace(/^s/, "S") });
     enabled.addEventListener("change", () => {
       step.enabled = enabled.checked;
-      item.classList.toggle("disabled", !step.enabled);
+      this.render(`step-${i}-enabled`); // the step's verdict and view button follow
       this.edited();
     });
     const last = chain.length - 1;
@@ -128,7 +129,6 @@ export class ChainEditor extends EventTarget {
       "aria-hidden": "true" });
     const header = el("header", {}, grip, enabled,
       el("strong", { textContent: `${i + 1}. ${op.label}`, title: op.summary }),
-      el("span", { className: "step-verdict", "data-slot": "verdict" }),
       button("↑", "up", `Move ${name}, up`, () => (this.move(i, i - 1), moved(i - 1, "up", "down")), i === 0),
       button("↓", "down", `Move ${name}, down`, () => (this.move(i, i + 1), moved(i + 1, "down", "up")), i === last),
       button("❐", "duplicate", `Duplicate ${name}`, () => {
@@ -142,6 +142,8 @@ export class ChainEditor extends EventTarget {
         return { focus, message: `Removed ${name}. Undo (Ctrl+Z, ⌘Z) brings it back.` };
       }));
     item.append(header);
+    item.step = step;
+    this.decorateStep?.(header, step, i, item);
     this.draggable(item, grip, i);
     for (const param of op.params) item.append(this.control(step, i, param, op, item));
     this.showApplicable(item, step, op);

@@ -45,9 +45,11 @@ __all__ = [
     "TileReport",
     "tile_size",
     "tiles",
+    "edge_depth",
     "source_region",
     "reference_tile",
     "check_tile",
+    "compare_tile",
     "MIN_TILE",
     "MAX_TILE",
     "TILE_STEP",
@@ -103,10 +105,10 @@ class TileReport:
         One per compared output, in the order of the GPU outputs given: each enabled step's,
         or the final output's only.
     error : ndarray of float32, shape (h, w)
-        The largest absolute difference over channels at each pixel of the final output
-        (for :func:`filterlab.compare.error_heatmap`).
+        The largest absolute difference over channels at each pixel of the viewed output,
+        the final one unless another is asked for (for :func:`filterlab.compare.error_colours`).
     reference : ndarray of float32, shape (h, w, C)
-        The reference's final output on the tile.
+        The reference's viewed output on the tile.
     """
 
     partials: list
@@ -163,8 +165,16 @@ def _spread(count, wanted):
     return [(2 * m + 1) * count // (2 * wanted) for m in range(wanted)]
 
 
-def tiles(height, width, *, size):
-    """Cut an image into square tiles, in verification order.
+def _bands(length, size, edge):
+    """Cut [0, length) into bands: `edge` wide at both ends when it fits, `size` between."""
+    if edge is None or edge >= size or length <= 2 * edge + size:
+        return [(start, min(length, start + size)) for start in range(0, length, size)]
+    inner = [(start, min(length - edge, start + size)) for start in range(edge, length - edge, size)]
+    return [(0, edge), *inner, (length - edge, length)]
+
+
+def tiles(height, width, *, size, edge=None):
+    """Cut an image into tiles, in verification order.
 
     Parameters
     ----------
@@ -173,6 +183,10 @@ def tiles(height, width, *, size):
     size : int
         The tiles' side (:func:`tile_size`); tiles at the right and bottom edges are cut
         at the image's border.
+    edge : int, optional
+        Make the tiles along the image's edges this deep (:func:`edge_depth`), so that the
+        first verdict covers the pixels whose windows meet the border rules without
+        covering much else. By default every tile is `size` deep.
 
     Returns
     -------
@@ -201,11 +215,17 @@ def tiles(height, width, *, size):
      [ 2 13 14 15  3]]
     >>> sum(tile.first for tile in order)  # corners, edges and one interior tile
     17
+    >>> framed = tiles(100, 100, size=32, edge=8)  # a frame of 8-pixel tiles, 32² inside
+    >>> sorted({t.y1 - t.y0 for t in framed if t.y0 == 0}), framed[0]
+    ([8], Tile(y0=0, y1=8, x0=0, x1=8, first=True))
     """
     height = _count("height", height)
     width = _count("width", width)
     size = _count("size", size)
-    ny, nx = -(-height // size), -(-width // size)
+    if edge is not None:
+        edge = _count("edge", edge)
+    rows, cols = _bands(height, size, edge), _bands(width, size, edge)
+    ny, nx = len(rows), len(cols)
     corners = [(0, 0), (0, nx - 1), (ny - 1, 0), (ny - 1, nx - 1)]
     first = list(dict.fromkeys(corners))
     cells = [(i, j) for i in range(ny) for j in range(nx)]
@@ -222,15 +242,35 @@ def tiles(height, width, *, size):
     chosen = set(first)
     order = [(cell, True) for cell in first]
     order += [(cell, False) for cell in cells if cell not in chosen]
-    return [
-        Tile(i * size, min(height, (i + 1) * size), j * size, min(width, (j + 1) * size), flag)
-        for (i, j), flag in order
-    ]
+    return [Tile(*rows[i], *cols[j], flag) for (i, j), flag in order]
+
+
+def edge_depth(steps, *, step=TILE_STEP):
+    """How deep the pixels reach whose reference reads the border rules: the chain's total
+    radius along either axis, rounded up to `step` (at least `step`).
+
+    Examples
+    --------
+    >>> edge_depth([{"op": "gaussian_blur", "params": {"sigma": 3.0}}, {"op": "laplace"}])
+    16
+    """
+    stencils = _stencils(steps)
+    reach = max(sum(s.ry for s in stencils), sum(s.rx for s in stencils), 1)
+    return -(-reach // step) * step
+
+
+_last_stencils = (None, None)  # (steps, their stencils): a verification asks for one chain per tile
 
 
 def _stencils(steps):
-    """The stencils of a chain's enabled steps."""
-    return [OPS[step.op].stencil(step.params) for step in chain.validate(steps) if step.enabled]
+    """The stencils of a chain's enabled steps (the last chain's are kept: callers pass the
+    same steps object for every tile of an image)."""
+    global _last_stencils
+    if _last_stencils[0] is steps:
+        return _last_stencils[1]
+    stencils = [OPS[step.op].stencil(step.params) for step in chain.validate(steps) if step.enabled]
+    _last_stencils = (steps, stencils)
+    return stencils
 
 
 def _regions(stencils, tile, height, width):
@@ -368,7 +408,7 @@ def reference_tile(steps, tile, height, width, block, rows, cols, *, stages=Fals
 
 
 def check_tile(steps, tile, height, width, block, rows, cols, gpu, *,
-               tol=compare.DEFAULT_TOLERANCE, stages=False):
+               tol=compare.DEFAULT_TOLERANCE, stages=False, view=-1):
     """Compare the GPU's output on one tile with the reference.
 
     Parameters
@@ -380,12 +420,15 @@ def check_tile(steps, tile, height, width, block, rows, cols, gpu, *,
         one only; as many as :func:`reference_tile` returns.
     tol : float, optional
         Tolerance of the comparison (:func:`filterlab.compare.partial`).
+    view : int, optional
+        Which output the report's error map and reference are of (an index into `gpu`; the
+        final one by default).
 
     Returns
     -------
     TileReport
         The partials (to :func:`filterlab.compare.combine` with those of the other tiles),
-        the final output's error map and its reference.
+        the viewed output's error map and its reference.
 
     Examples
     --------
@@ -402,6 +445,26 @@ def check_tile(steps, tile, height, width, block, rows, cols, gpu, *,
     """
     references = _outputs(_stencils(steps), tile, height, width, block, rows, cols,
                           bool(stages))
+    return compare_tile(tile, references, gpu, tol=tol, view=view)
+
+
+def compare_tile(tile, references, gpu, *, tol=compare.DEFAULT_TOLERANCE, view=-1):
+    """Compare the GPU's outputs on one tile with the reference's (:func:`reference_tile`).
+
+    Parameters
+    ----------
+    tile : Tile
+        The tile.
+    references, gpu : list of array_like, each of shape (h, w, C)
+        The reference's outputs on the tile and the GPU's, as many of each.
+    tol, view
+        As in :func:`check_tile`.
+
+    Returns
+    -------
+    TileReport
+        As :func:`check_tile` returns.
+    """
     if isinstance(gpu, np.ndarray) or not isinstance(gpu, (list, tuple)):
         raise TypeError("gpu must be a list of arrays, one per compared output")
     if len(gpu) != len(references):
@@ -410,10 +473,11 @@ def check_tile(steps, tile, height, width, block, rows, cols, gpu, *,
     for number, (g, r) in enumerate(zip(gpu, references), start=1):
         if g.shape != r.shape:
             raise ValueError(f"GPU output {number} has shape {g.shape}, expected {r.shape}")
+    if isinstance(view, bool) or not -len(gpu) <= int(view) < len(gpu):
+        raise ValueError(f"view must index one of the {len(gpu)} output(s), got {view!r}")
     origin = (tile.y0, tile.x0)
-    partials = [compare.partial(g, r, tol=tol, origin=origin) for g, r in zip(gpu, references)]
-    error = np.abs(np.subtract(gpu[-1], references[-1], dtype=np.float64))
-    if error.ndim == 3:
-        error = error.max(axis=2)
-    return TileReport(partials=partials, error=error.astype(np.float32),
-                      reference=references[-1])
+    view = int(view) % len(gpu)
+    error = np.empty(tile.shape, np.float32)  # the viewed output's, filled as its partial is
+    partials = [compare.partial(g, r, tol=tol, origin=origin, error=error if k == view else None)
+                for k, (g, r) in enumerate(zip(gpu, references))]
+    return TileReport(partials=partials, error=error, reference=references[view])

@@ -246,7 +246,7 @@ def test_steps_reorder_by_drag_and_keep_focus_on_the_control_used(open_app):
     for op in ("gaussian_blur", "edges"):
         page.get_by_test_id("add-op").select_option(op)
         page.get_by_test_id("add-step").click()
-    page.set_viewport_size({"width": 1280, "height": 1100})  # both steps in view: no scrolling mid-drag
+    page.set_viewport_size({"width": 1280, "height": 1600})  # every step in view: no scrolling mid-drag
     page.locator("[data-testid=step-2] .grip").drag_to(page.get_by_test_id("step-0"),
                                                         target_position={"x": 20, "y": 5})
     assert [step["op"] for step in page_chain(page)] == ["edges", "convolve", "gaussian_blur"]

@@ -40,11 +40,11 @@ def whole(native, steps, *, stages=False):
     return [chain.apply(image, enabled[:k]) for k in range(1, len(enabled) + 1)]
 
 
-def tiled(native, steps, size, *, stages=False):
+def tiled(native, steps, size, *, stages=False, edge=None):
     """Every tile's reference from only the source pixels it names, reassembled."""
     h, w, c = native.shape
     out = None
-    for tile in verify.tiles(h, w, size=size):
+    for tile in verify.tiles(h, w, size=size, edge=edge):
         rows, cols = verify.source_region(steps, tile, h, w)
         block = native[np.ix_(rows, cols)]
         parts = verify.reference_tile(steps, tile, h, w, block, rows, cols, stages=stages)
@@ -280,6 +280,46 @@ def test_tiles_cover_every_pixel_once(shape, size):
     assert len(order) == math.ceil(h / size) * math.ceil(w / size)
 
 
+FRAMES = [(shape, size, edge) for shape in [(31, 33), (200, 333), (1000, 700), (5, 400)]
+          for size, edge in [(32, 8), (64, 16), (256, 16), (16, 16)]]
+
+
+@pytest.mark.parametrize("shape, size, edge", FRAMES, ids=lambda v: str(v))
+def test_edge_frames_cover_every_pixel_once_and_come_first(shape, size, edge):
+    h, w = shape
+    order = verify.tiles(h, w, size=size, edge=edge)
+    count = np.zeros(shape, np.int64)
+    for tile in order:
+        count[tile.y0 : tile.y1, tile.x0 : tile.x1] += 1
+        assert tile.y1 - tile.y0 <= size and tile.x1 - tile.x0 <= size
+        touches = tile.y0 == 0 or tile.x0 == 0 or tile.y1 == h or tile.x1 == w
+        assert tile.first or not touches  # every tile on an edge is in the first verdict
+        if edge < size and h > 2 * edge + size and (tile.y0 == 0 or tile.y1 == h):
+            assert tile.y1 - tile.y0 == edge  # a thin frame along the top and bottom
+        if edge < size and w > 2 * edge + size and (tile.x0 == 0 or tile.x1 == w):
+            assert tile.x1 - tile.x0 == edge  # and along the sides
+    assert (count == 1).all()
+    flags = [t.first for t in order]
+    assert flags == sorted(flags, reverse=True)
+    assert (order[0].y0, order[0].x0) == (0, 0)
+
+
+def test_a_framed_tiling_gives_the_whole_image_reference():
+    native = native_image((40, 45), 3, np.uint8, seed=5)
+    steps = [step("gaussian_blur", {"sigma": 1.2}, "wrap", 0.0),
+             step("edges", {"operator": "sobel"}, "constant", 0.3)]
+    for expected, got in zip(whole(native, steps, stages=True),
+                             tiled(native, steps, 16, stages=True, edge=verify.edge_depth(steps))):
+        np.testing.assert_array_equal(got, expected)
+
+
+def test_edge_depth_is_the_chains_reach():
+    assert verify.edge_depth([{"op": "laplace"}]) == 16
+    steps = [{"op": "gaussian_blur", "params": {"sigma": 6.0}}, {"op": "box_blur", "params": {"size": 9}}]
+    assert verify.edge_depth(steps) == 32  # 24 + 4, rounded up to 16
+    assert verify.edge_depth([]) == 16
+
+
 @pytest.mark.parametrize("shape, size", TILINGS)
 def test_tile_order(shape, size):
     h, w = shape
@@ -348,7 +388,7 @@ def test_tiles_travel_as_dicts():
 # -- partial metrics ------------------------------------------------------------------------------
 
 
-def _check_all(native, steps, gpu, size, *, tol, stages):
+def _check_all(native, steps, gpu, size, *, tol, stages, view=-1):
     h, w, _ = native.shape
     reports = []
     for tile in verify.tiles(h, w, size=size):
@@ -356,12 +396,13 @@ def _check_all(native, steps, gpu, size, *, tol, stages):
         window = (slice(tile.y0, tile.y1), slice(tile.x0, tile.x1))
         reports.append((tile, verify.check_tile(
             steps, tile, h, w, native[np.ix_(rows, cols)], rows, cols,
-            [g[window] for g in gpu], tol=tol, stages=stages)))
+            [g[window] for g in gpu], tol=tol, stages=stages, view=view)))
     return reports
 
 
 def assert_metrics_equal(actual, expected):
-    exact = ("max_abs_error", "worst_x", "worst_y", "fraction_over_tolerance", "tolerance")
+    exact = ("max_abs_error", "worst_x", "worst_y", "fraction_over_tolerance", "tolerance",
+             "fraction_pixels_over_tolerance")
     for name in exact:
         a, e = getattr(actual, name), getattr(expected, name)
         assert a == e or (math.isnan(a) and math.isnan(e)), name
@@ -397,8 +438,26 @@ def test_partials_combine_to_the_whole_image_metrics(stages):
     np.testing.assert_array_equal(reference, references[-1])
     diff = np.abs(gpu[-1].astype(np.float64) - references[-1]).max(axis=2)
     np.testing.assert_array_equal(error, diff.astype(np.float32))
-    np.testing.assert_array_equal(compare.error_heatmap(diff),
+    np.testing.assert_array_equal(compare.error_colours(diff),
                                   compare.heatmap(gpu[-1], references[-1]))
+
+
+def test_the_error_map_and_reference_of_any_stage():
+    native = native_image((19, 23), 3, np.uint8)
+    steps = CHAINS["mixed"]
+    references = whole(native, steps, stages=True)
+    gpu = _gpu_like(references, 2)
+    for view in range(len(references)):
+        error = np.zeros((19, 23), np.float32)
+        reference = np.zeros_like(references[view])
+        for tile, report in _check_all(native, steps, gpu, 8, tol=1e-5, stages=True, view=view):
+            error[tile.y0 : tile.y1, tile.x0 : tile.x1] = report.error
+            reference[tile.y0 : tile.y1, tile.x0 : tile.x1] = report.reference
+        np.testing.assert_array_equal(reference, references[view])
+        diff = np.abs(gpu[view].astype(np.float64) - references[view]).max(axis=2)
+        np.testing.assert_array_equal(error, diff.astype(np.float32))
+    with pytest.raises(ValueError, match="view"):
+        _check_all(native, steps, gpu, 8, tol=1e-5, stages=True, view=len(references))
 
 
 def test_partials_with_nan():

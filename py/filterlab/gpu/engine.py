@@ -27,6 +27,7 @@ GPU time is the wall time from submit to ``onSubmittedWorkDone``, labelled as su
 
 from __future__ import annotations
 
+import asyncio
 import time
 from dataclasses import dataclass, field
 
@@ -35,6 +36,7 @@ import numpy as np
 from pyodide.ffi import create_proxy, to_js
 
 from ..chain import Step
+from ..display import IDENTITY
 from . import plan as planning
 from . import shaders
 from .device import GPUDevice, GPUError, buffer_usage, js_object
@@ -93,7 +95,8 @@ class Engine:
         self.pipelines = "auto"
         self.kept: tuple[list[str], list] | None = None  # (buffers, bands) readable by read_regions
         self.runs = 0  # counts runs, so that readers of kept outputs can tell they are current
-        self._last: tuple | None = None  # (steps, result buffer, bands) of the last run
+        # (steps, result buffer, bands, every enabled step's buffer or None) of the last run
+        self._last: tuple | None = None
         self._cval_rows: set[int] = set()
         self._prepared = False
         gpu.on_reset(self._forget_upload)
@@ -145,13 +148,20 @@ class Engine:
     # -- running ------------------------------------------------------------------------------
 
     async def run(self, steps: list[Step], *, readback: bool = False, stages: bool = False,
-                  present: bool = True, keep: str | None = None) -> RunResult:
+                  present: bool = True, keep: str | None = None, timings=None,
+                  stretch: tuple = IDENTITY) -> RunResult:
         """Run `steps` on the loaded image.
 
         ``readback`` returns the result as H×W×C float32, ``stages`` the output of every
-        enabled step; ``present`` shows the result (on the canvas, or as 8-bit pixels);
+        enabled step; ``present`` shows the result (on the canvas, or as 8-bit pixels),
+        its colour stretched for display by ``stretch`` (:mod:`filterlab.display`);
         ``keep`` keeps outputs on the GPU for :meth:`read_regions`: ``"result"``, or
         ``"stages"`` for every enabled step's.
+
+        A run that only presents on the canvas returns its frame as soon as the work is
+        submitted, when `timings` is given: the frame is shown when the GPU has drawn it, and
+        ``timings(dict)`` is called with the run's timings once the GPU is done. Any other run
+        returns when its results and timings are in.
         """
         if self._source is None:
             raise ValueError("No image is loaded.")
@@ -165,12 +175,13 @@ class Engine:
         display = present and not canvas and self.presenter.mode != "none"
         plan = planning.plan_chain(steps, g, limits=self.gpu.limits, stages=stages,
                                    readback=readback, display=display, fuse=self.fuse,
-                                   keep=keep == "stages", entries=self.entries)
+                                   keep=keep == "stages", entries=self.entries, stretch=stretch)
         self.runs += 1
         self.kept = None
         self._last = None
         self.resources.set_geometry((g, tuple(bands)))
         job = _Job(plan, bands, timings={"upload_ms": 0.0, "bands": len(bands)})
+        early = timings is not None and canvas and not plan.reads
         try:
             # Allocation, upload and work all happen inside the error scopes, so running out of
             # GPU memory is reported as such.
@@ -181,8 +192,9 @@ class Engine:
                 encoder = device.createCommandEncoder()
                 self._encode(device, encoder, job)
                 if canvas:
-                    self.presenter.encode(device, encoder, self.resources, plan.result, g.width, g.height)
-                t_submit = time.perf_counter()
+                    self.presenter.encode(device, encoder, self.resources, plan.result, g.width,
+                                          g.height, stretch)
+                job.timings["submitted"] = time.perf_counter()
                 device.queue.submit(to_js([encoder.finish()]))
             finally:
                 try:
@@ -193,47 +205,83 @@ class Engine:
                     self.resources.set_geometry(None)
                     self._uploaded = None
                     raise
-            if canvas:  # the frame is ready when the GPU is: hand it on without waiting here
-                frame = self.presenter.frame()
-            await device.queue.onSubmittedWorkDone()
-            if job.query is None:
-                job.timings.update(gpu_ms=(time.perf_counter() - t_submit) * 1e3, gpu_clock="wall", passes=[])
-            result = await self._collect(job)
-            if canvas:
-                result.frame = frame
+            frame = self.presenter.frame() if canvas else None
+            every = plan.kept if keep == "stages" and plan.kept else None
             if keep:
-                self.kept = (plan.kept if keep == "stages" and plan.kept else [plan.result], bands)
-            self._last = (tuple(steps), plan.result, bands)
-        finally:
+                self.kept = (every or [plan.result], bands)
+            self._last = (tuple(steps), plan.result, bands, every)
+        except BaseException:
             self._release(job)
-        result.timings["total_ms"] = (time.perf_counter() - t0) * 1e3
+            raise
+        if early:
+            asyncio.ensure_future(self._finish(device, job, t0, timings))
+            pending = {k: v for k, v in job.timings.items() if k != "submitted"}
+            return RunResult(output=None, timings=dict(pending, pending=True), frame=frame)
+        result = await self._finish(device, job, t0)
+        result.frame = frame
         return result
 
-    def keep_last(self, steps: list[Step]) -> bool:
+    async def _finish(self, device, job: _Job, t0: float, report=None) -> RunResult:
+        """Wait for the GPU, collect what the job reads back and its timings, release it."""
+        try:
+            await device.queue.onSubmittedWorkDone()
+            if job.query is None:
+                wall = (time.perf_counter() - job.timings["submitted"]) * 1e3
+                job.timings.update(gpu_ms=wall, gpu_clock="wall", passes=[])
+            result = await self._collect(job)
+        except Exception as exc:
+            if report is None:
+                raise
+            report({"error": str(exc)})
+            return None
+        finally:
+            self._release(job)
+        del result.timings["submitted"]
+        result.timings["total_ms"] = (time.perf_counter() - t0) * 1e3
+        if report is not None:
+            report(result.timings)
+        return result
+
+    def keep_last(self, steps: list[Step], *, stages: bool = False) -> bool:
         """Keep the result of the last run for :meth:`read_regions`, if it ran `steps` on the
-        current image: nothing has written its buffer since, so it need not run again."""
+        current image: nothing has written its buffer since, so it need not run again. With
+        `stages`, every enabled step's output, if that run kept them all."""
+        outputs = self.outputs(steps, stages=stages)
+        if outputs is not None:
+            self.kept = outputs
+        return outputs is not None
+
+    def outputs(self, steps: list[Step], *, stages: bool = False) -> tuple[list[str], list] | None:
+        """``(buffers, bands)`` holding the last run's result (or with `stages`, every
+        enabled step's output), for :meth:`read_regions`; None unless that run ran `steps`
+        on the current image (and kept every stage, for `stages`)."""
         if self._last is None or self._last[0] != tuple(steps) or self._uploaded is None:
-            return False
-        self.kept = ([self._last[1]], self._last[2])
-        return True
+            return None
+        _, result, bands, every = self._last
+        if stages:
+            return (every, bands) if every else None
+        return [result], bands
 
-    async def read_regions(self, regions: list[tuple[int, int, int, int]]) -> list[list]:
-        """Read rectangles ``(y0, y1, x0, x1)`` of the outputs the last ``keep`` run kept.
+    async def read_regions(self, regions: list[tuple[int, int, int, int]], *,
+                           outputs: tuple[list[str], list] | None = None) -> list[list]:
+        """Read rectangles ``(y0, y1, x0, x1)`` of the outputs the last ``keep`` run kept, or
+        of `outputs` (from :meth:`outputs`, or a selection of its buffers).
 
-        Every region of every kept output is packed tightly (H×W×C float32, see
-        ``pack.wgsl``) into one buffer, in one submit, and read back with one ``mapAsync``.
+        Every region of every output is packed tightly (H×W×C float32, see ``pack.wgsl``)
+        into one buffer, in one submit, and read back with one ``mapAsync``.
 
         Returns
         -------
         list of list of JS Float32Array
-            Per region, one array per kept output (every enabled step, or just the result),
-            each a fresh copy that JavaScript may transfer.
+            Per region, one array per output (every enabled step, or just the result), each
+            a fresh copy that JavaScript may transfer.
         """
-        if self.kept is None:
+        outputs = outputs or self.kept
+        if outputs is None:
             raise ValueError("There is no kept GPU result to read; run the chain again.")
-        buffers, bands = self.kept
+        buffers, bands = outputs
         device = await self.gpu.acquire()
-        if self.kept is None:  # the device was lost while acquiring
+        if self._last is None:  # the device was lost while acquiring
             raise ValueError("The GPU result was lost with the device; run the chain again.")
         res, g = self.resources, self.geometry
         info = shaders.info("pack")

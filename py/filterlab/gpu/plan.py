@@ -41,6 +41,7 @@ import numpy as np
 
 from .. import borders, kernels
 from ..catalog import OPS
+from ..display import IDENTITY, uniforms as stretch_uniforms
 from . import shaders
 
 __all__ = [
@@ -450,7 +451,8 @@ def _laplacian_of_gaussian(b: StepPlan, p: dict) -> None:
 
 def plan_chain(steps, geometry: Geometry, *, limits: dict, stages: bool = False,
                readback: bool = False, display: bool = False, fuse: bool = True,
-               keep: bool = False, entries: dict | None = None) -> Plan:
+               keep: bool = False, entries: dict | None = None,
+               stretch: tuple = IDENTITY) -> Plan:
     """The passes that run the enabled `steps` on an uploaded image.
 
     Parameters
@@ -474,6 +476,8 @@ def plan_chain(steps, geometry: Geometry, *, limits: dict, stages: bool = False,
         that regions of each can be read back later (verification of every stage).
     entries : dict, optional
         ``{(shader, entry): other entry}``: benchmark variants.
+    stretch : (float, float), optional
+        The display stretch of the ``display`` pass (:func:`filterlab.display.uniforms`).
     """
     plan_ = Plan(geometry, limits, entries)
     current = plan_.buffer()
@@ -502,8 +506,8 @@ def plan_chain(steps, geometry: Geometry, *, limits: dict, stages: bool = False,
     if readback:
         plan_.readback = plan_.stages[-1] if plan_.stages else plan_.pack(current, "result")
     if display:
-        plan_.add("display", "display", inputs={"src": current}, output=("dst", "display"),
-                  bytes_per_pixel=4)
+        plan_.add("display", "display", uniforms=stretch_uniforms(stretch),
+                  inputs={"src": current}, output=("dst", "display"), bytes_per_pixel=4)
     plan_.result = current
     return plan_
 
