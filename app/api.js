@@ -13,6 +13,7 @@
 //   the first call with progress.first === true carries the first verdict (edges, corners and
 //   a sample); run() resolves when verification is complete.
 //   await filterlab.ops()     // the catalog
+//   filterlab.chain()         // the page's chain, a copy
 //   filterlab.heatmap.range(errors), filterlab.heatmap.colours(errors, [lo, hi]?)
 //     // the error map's colour rule (filterlab.compare.error_colours), as the page draws it
 // Every record uses camelCase names. Errors reject with the message the UI shows.
@@ -53,6 +54,10 @@ export function installApi(session) {
     },
     gpuInfo() {
       return session.gpuInfo;
+    },
+    /** A copy of the chain the page shows (its steps, as the chain JSON holds them). */
+    chain() {
+      return structuredClone(session.chain);
     },
     /**
      * The heatmap's colours, as the page draws them: `range(errors)` the automatic range of

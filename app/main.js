@@ -6,6 +6,7 @@ import { Session } from "./session.js";
 import { ChainEditor } from "./ui/chain-editor.js";
 import { attachImageInput } from "./ui/dropzone.js";
 import { formatNumber, Views } from "./ui/views.js";
+import { installWorkflow } from "./workflow.js";
 
 const $ = (id) => document.getElementById(id);
 const status = $("status");
@@ -58,8 +59,8 @@ function showPhases(session) {
   }
   let current = null;
   session.addEventListener("phase", ({ detail }) => {
-    // A phase is done when the next one starts.
-    if (current) list.querySelector(`[data-phase="${current}"]`)?.classList.add("done");
+    // A phase is done when the next one starts; "device" only once an adapter is found (main).
+    if (current && current !== "device") list.querySelector(`[data-phase="${current}"]`)?.classList.add("done");
     current = detail.phase;
     if (detail.phase === "ready") list.querySelector('[data-phase="ready"]').classList.add("done");
     else setStatus(`${detail.label}…`);
@@ -80,12 +81,13 @@ async function chainFromAddress(session) {
 }
 
 let addressToken = null;
-async function saveChainToAddress(session) {
+async function saveChainToAddress(session, replace = false) {
   try {
     const token = await session.gpuCall("to_url", { chain: JSON.stringify(session.chain) });
     if (token === addressToken) return;
     addressToken = token;
-    history.pushState(null, "", `#chain=${token}`);
+    // The first chain replaces the address, so Back from the first edit returns to it.
+    history[replace ? "replaceState" : "pushState"](null, "", `#chain=${token}`);
   } catch {
     // an invalid chain (being edited) keeps the last valid address
   }
@@ -138,6 +140,9 @@ async function main() {
   $("gpu-adapter").textContent = gpu.available
     ? `GPU adapter: ${adapterName}${gpu.adapter.description ? ` (${gpu.adapter.description})` : ""}.${presentNote}`
     : gpu.reason;
+  const device = $("phases").querySelector('[data-phase="device"]');
+  device.classList.add(gpu.available ? "done" : "failed");
+  device.title = gpu.available ? adapterName : "no WebGPU adapter";
   const readyText = gpu.available
     ? "Ready. Open, drop or paste an image."
     : "Ready, without a GPU: this browser has no WebGPU, so only the CPU reference runs.";
@@ -160,6 +165,11 @@ async function main() {
     clearTimeout(addressTimer);
     addressTimer = setTimeout(() => saveChainToAddress(session), 250);
   });
+  const workflow = await installWorkflow({
+    session, editor, formatNumber, fromAddress: Boolean(fromAddress),
+    say: setStatus, takeImage: (bytes, name) => takeImage(bytes, name),
+  });
+  await saveChainToAddress(session, true);
   window.addEventListener("hashchange", async () => {
     const chain = await chainFromAddress(session);
     if (!chain || JSON.stringify(chain) === JSON.stringify(session.chain)) return;
@@ -186,7 +196,7 @@ async function main() {
   takeImage = async (bytes, name) => {
     setStatus(`Decoding ${name}…`);
     try {
-      await session.loadImage(bytes);
+      await session.loadImage(bytes, name);
       refresh();
     } catch (err) {
       setStatus(`${name}: ${err.message}`, "error");
@@ -197,6 +207,8 @@ async function main() {
     const { bytes, name } = waitingImage;
     waitingImage = null;
     takeImage(bytes, name);
+  } else {
+    workflow.restoreImage();
   }
 }
 

@@ -16,7 +16,7 @@ export class Session extends EventTarget {
   constructor() {
     super();
     this.gpuInfo = { available: false, adapter: null, reason: "starting" };
-    this.image = null; // { info, bytes }
+    this.image = null; // { info, bytes, name, id }
     this.chain = [];
     this.defaults = null; // filterlab.worker_api.defaults(): tolerance, the heatmap's rule
     this.latestGpu = new Latest();
@@ -105,16 +105,17 @@ export class Session extends EventTarget {
   }
 
   /**
-   * Decode `bytes` (an encoded image file) in the GPU worker and make it the current image.
-   * Pending work for the old image is dropped; if the file is refused, the old image stays.
+   * Decode `bytes` (an encoded image file, called `name`) in the GPU worker and make it the
+   * current image. Pending work for the old image is dropped; if the file is refused, the old
+   * image stays.
    */
-  async loadImage(bytes) {
+  async loadImage(bytes, name = "image") {
     this.verifying.abort();
     this.latestGpu.abort();
     this.emit("decoding", {});
     const out = await this.gpuCall("load", { data: new Uint8Array(bytes) }, { channel: "load" });
     this.imageId = (this.imageId ?? 0) + 1;
-    this.image = { info: out.info, bytes, id: this.imageId };
+    this.image = { info: out.info, bytes, name, id: this.imageId };
     const { width, height, channels, bitDepth } = out.info;
     const sample = bitDepth > 16 ? 4 : bitDepth > 8 ? 2 : 1;
     this.pool.setImage(bytes, this.imageId, width * height * channels * sample);

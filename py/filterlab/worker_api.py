@@ -49,7 +49,7 @@ import numpy as np
 import pyodide_js
 from pyodide.ffi import to_js
 
-from . import catalog, display, imageio, kernels, verify
+from . import catalog, display, imageio, kernels, script, verify
 from . import chain as chains
 from . import compare as _compare
 from .gpu import plan as planning
@@ -219,6 +219,35 @@ def to_url(chain: str) -> str:
 def from_url(token: str) -> Any:
     """The chain a :func:`to_url` token holds, validated; ChainError if damaged."""
     return _js([step.as_dict() for step in chains.from_url(token)])
+
+
+@_boundary
+def chain_json(chain: str) -> str:
+    """A chain as the command line's ``--chain`` file: validated JSON, every parameter given."""
+    return chains.to_json(chain, indent=2)
+
+
+@_boundary
+def read_chain(text: str) -> Any:
+    """The chain a JSON file or pasted text holds, validated; ChainError if it is not one."""
+    return _js([step.as_dict() for step in chains.from_json(text)])
+
+
+@_boundary
+def python_script(chain: str) -> str:
+    """A standalone Python script that applies a chain to an image file
+    (:func:`filterlab.script.python_script`)."""
+    return script.python_script(chain)
+
+
+@_boundary
+def kernel_facts(kernel) -> Any:
+    """What the kernel editor shows about a kernel (:func:`filterlab.kernels.analyse`), and its
+    values as the editor writes them (``cells``, :func:`filterlab.kernels.value_text`)."""
+    values = kernels.validate(kernel.to_py() if hasattr(kernel, "to_py") else kernel)
+    facts = kernels.analyse(values)
+    facts["cells"] = [[kernels.value_text(v) for v in row] for row in values]
+    return _js(_public(facts))
 
 
 @_boundary
@@ -758,6 +787,8 @@ def stats() -> Any:
 GPU_METHODS = {"ops": ops, "defaults": defaults, "to_url": to_url, "from_url": from_url,
                "init": init, "load": load, "original": original, "run": run,
                "verify_start": verify_start, "verify_read": verify_read, "combine": combine,
-               "inspect": inspect_pixel, "export": export, "encode": encode, "debug": debug}
+               "inspect": inspect_pixel, "export": export, "encode": encode, "debug": debug,
+               "chain_json": chain_json, "read_chain": read_chain, "python_script": python_script,
+               "kernel_facts": kernel_facts}
 REFERENCE_METHODS = {"load": reference_load, "check_tile": check_tile, "stats": stats,
                      "debug": reference_debug}

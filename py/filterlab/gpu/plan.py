@@ -316,13 +316,13 @@ class StepPlan:
                            entry="along_y" if tiled else "along_y_direct",
                            constants={"RADIUS": y_radius}, weights=column, suffix=f"{suffix} y".strip())
 
-    def correlate(self, kernel, mode: str, cval: float) -> None:
+    def correlate(self, kernel, mode: str, cval: float, *, dst=None, tmp=None) -> None:
         """Correlate with a 2-D kernel: two 1-D passes when it is rank 1 (the reference's rule,
         :func:`filterlab.kernels.separate`), else one 2-D pass."""
         kernel = np.asarray(kernel, np.float64)
         split = kernels.separate(kernel)
         if split is not None:
-            self.separable(split[0], split[1], mode, cval)
+            self.separable(split[0], split[1], mode, cval, dst=dst, tmp=tmp)
             return
         radius = kernel.shape[0] // 2
         constants = {"RADIUS": radius}
@@ -331,7 +331,8 @@ class StepPlan:
             raise ValueError(f"a {kernel.shape[0]}×{kernel.shape[0]} kernel does not fit this "
                              "GPU's workgroup memory")
         self.neighbourhood("convolve", mode, cval, uniforms={"radius": radius}, entry=entry,
-                           constants=constants, weights=kernel.astype(np.float32).ravel(), halo=radius)
+                           constants=constants, weights=kernel.astype(np.float32).ravel(),
+                           halo=radius, dst=dst)
 
 
 _PLANS: dict[str, Callable[[StepPlan, dict], None]] = {}
@@ -391,8 +392,15 @@ def registered() -> set[str]:
 
 @plan("convolve")
 def _convolve(b: StepPlan, p: dict) -> None:
-    flipped = np.asarray(p["kernel"], np.float64)[::-1, ::-1]  # convolution = flipped correlation
-    b.correlate(flipped, p["mode"], p["cval"])
+    # convolution = flipped correlation; the divisor divides the weights, as in the reference
+    flipped = np.asarray(p["kernel"], np.float64)[::-1, ::-1] / p["divisor"]
+    if p["offset"] == 0.0:
+        b.correlate(flipped, p["mode"], p["cval"])
+        return
+    convolved = b.scratch()
+    b.correlate(flipped, p["mode"], p["cval"], dst=convolved, tmp=b.out)
+    b.add("offset", uniforms={"offset": p["offset"]}, inputs={"src": convolved},
+          output=("dst", b.out))
 
 
 @plan("gaussian_blur")
