@@ -13,8 +13,12 @@
 //   the first call with progress.first === true carries the first verdict (edges, corners and
 //   a sample); run() resolves when verification is complete.
 //   await filterlab.ops()     // the catalog
+//   filterlab.chain()         // the page's chain, a copy
+//   filterlab.heatmap.range(errors), filterlab.heatmap.colours(errors, [lo, hi]?)
+//     // the error map's colour rule (filterlab.compare.error_colours), as the page draws it
 // Every record uses camelCase names. Errors reject with the message the UI shows.
 import { imageBytes } from "./files.js";
+import { heatmapRule } from "./ui/errormap.js";
 
 export function installApi(session) {
   let resolveReady;
@@ -50,6 +54,18 @@ export function installApi(session) {
     },
     gpuInfo() {
       return session.gpuInfo;
+    },
+    /** A copy of the chain the page shows (its steps, as the chain JSON holds them). */
+    chain() {
+      return structuredClone(session.chain);
+    },
+    /**
+     * The heatmap's colours, as the page draws them: `range(errors)` the automatic range of
+     * an error map (absolute differences), `colours(errors, [lo, hi]?)` its RGBA8 colours.
+     * Available once `ready` has resolved.
+     */
+    get heatmap() {
+      return session.defaults ? heatmapRule(session.defaults) : undefined;
     },
     /**
      * Diagnostics: "stats" (live GPU buffers, pipelines, background compiles, JS references

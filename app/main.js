@@ -6,6 +6,7 @@ import { Session } from "./session.js";
 import { ChainEditor } from "./ui/chain-editor.js";
 import { attachImageInput } from "./ui/dropzone.js";
 import { formatNumber, Views } from "./ui/views.js";
+import { installWorkflow } from "./workflow.js";
 
 const $ = (id) => document.getElementById(id);
 const status = $("status");
@@ -58,8 +59,8 @@ function showPhases(session) {
   }
   let current = null;
   session.addEventListener("phase", ({ detail }) => {
-    // A phase is done when the next one starts.
-    if (current) list.querySelector(`[data-phase="${current}"]`)?.classList.add("done");
+    // A phase is done when the next one starts; "device" only once an adapter is found (main).
+    if (current && current !== "device") list.querySelector(`[data-phase="${current}"]`)?.classList.add("done");
     current = detail.phase;
     if (detail.phase === "ready") list.querySelector('[data-phase="ready"]').classList.add("done");
     else setStatus(`${detail.label}…`);
@@ -80,12 +81,13 @@ async function chainFromAddress(session) {
 }
 
 let addressToken = null;
-async function saveChainToAddress(session) {
+async function saveChainToAddress(session, replace = false) {
   try {
     const token = await session.gpuCall("to_url", { chain: JSON.stringify(session.chain) });
     if (token === addressToken) return;
     addressToken = token;
-    history.pushState(null, "", `#chain=${token}`);
+    // The first chain replaces the address, so Back from the first edit returns to it.
+    history[replace ? "replaceState" : "pushState"](null, "", `#chain=${token}`);
   } catch {
     // an invalid chain (being edited) keeps the last valid address
   }
@@ -95,21 +97,13 @@ function describeMetrics(m) {
   return `max |Δ| ${formatNumber(m.maxAbsError)}`;
 }
 
+let refresh = () => {}; // run and verify the current chain; set once the editor exists
+
 async function main() {
   const session = new Session();
   const api = installApi(session);
   showPhases(session);
-  const views = new Views(session, {
-    original: $("canvas-original"),
-    gpu: $("canvas-gpu"),
-    cpu: $("canvas-cpu"),
-    heatmap: $("canvas-heatmap"),
-    gpuNote: $("gpu-note"),
-    timings: $("timings"),
-    info: $("image-info"),
-    metrics: $("metrics"),
-    progress: $("verify-progress"),
-  });
+  const views = new Views(session, { refresh: () => refresh() });
   session.addEventListener("error", ({ detail }) => setStatus(detail.message, "error"));
   session.addEventListener("device", ({ detail }) => notify(detail.message));
   session.addEventListener("notice", ({ detail }) => notify(detail.message, detail.level ?? "warn"));
@@ -146,19 +140,24 @@ async function main() {
   $("gpu-adapter").textContent = gpu.available
     ? `GPU adapter: ${adapterName}${gpu.adapter.description ? ` (${gpu.adapter.description})` : ""}.${presentNote}`
     : gpu.reason;
+  const device = $("phases").querySelector('[data-phase="device"]');
+  device.classList.add(gpu.available ? "done" : "failed");
+  device.title = gpu.available ? adapterName : "no WebGPU adapter";
   const readyText = gpu.available
     ? "Ready. Open, drop or paste an image."
     : "Ready, without a GPU: this browser has no WebGPU, so only the CPU reference runs.";
-  views.setGpuAvailability(gpu);
+  views.start(gpu);
   setStatus(readyText, gpu.available ? "" : "warn");
   status.dataset.gpu = gpu.available ? "available" : "unavailable";
 
-  const editor = new ChainEditor(session, $("chain"), $("add-op"), $("add-step"));
+  const editor = new ChainEditor(session, $("chain"), $("add-op"), $("add-step"),
+    { decorateStep: views.decorateStep });
   const fromAddress = await chainFromAddress(session);
   if (fromAddress) editor.setChain(fromAddress);
-  const refresh = () => {
+  refresh = () => {
     if (!session.image) return;
-    session.process(session.chain, { idle: IDLE_MS }).catch(() => {}); // errors reach the status line
+    session.process(session.chain, { idle: IDLE_MS, ...views.processOptions() })
+      .catch(() => {}); // errors reach the status line
   };
   let addressTimer = 0;
   editor.addEventListener("change", () => {
@@ -166,6 +165,11 @@ async function main() {
     clearTimeout(addressTimer);
     addressTimer = setTimeout(() => saveChainToAddress(session), 250);
   });
+  const workflow = await installWorkflow({
+    session, editor, formatNumber, fromAddress: Boolean(fromAddress),
+    say: setStatus, takeImage: (bytes, name) => takeImage(bytes, name),
+  });
+  await saveChainToAddress(session, true);
   window.addEventListener("hashchange", async () => {
     const chain = await chainFromAddress(session);
     if (!chain || JSON.stringify(chain) === JSON.stringify(session.chain)) return;
@@ -173,17 +177,6 @@ async function main() {
     refresh();
   });
   session.addEventListener("recovered", refresh);
-
-  const gain = $("heatmap-gain");
-  const [lowest, highest] = session.defaults.gainRange;
-  Object.assign(gain, { min: Math.log10(lowest), max: Math.log10(highest), value: Math.log10(session.defaults.gain) });
-  $("gain-value").textContent = String(session.defaults.gain);
-  gain.addEventListener("input", () => {
-    const value = Math.round(10 ** Number(gain.value));
-    $("gain-value").textContent = String(value);
-    session.gain = value;
-    views.drawHeatmap(); // a new colour scale only: nothing runs again
-  });
 
   for (const bits of [8, 16]) {
     $(`export-${bits}`).addEventListener("click", async () => {
@@ -203,7 +196,7 @@ async function main() {
   takeImage = async (bytes, name) => {
     setStatus(`Decoding ${name}…`);
     try {
-      await session.loadImage(bytes);
+      await session.loadImage(bytes, name);
       refresh();
     } catch (err) {
       setStatus(`${name}: ${err.message}`, "error");
@@ -214,6 +207,8 @@ async function main() {
     const { bytes, name } = waitingImage;
     waitingImage = null;
     takeImage(bytes, name);
+  } else {
+    workflow.restoreImage();
   }
 }
 

@@ -16,10 +16,9 @@ export class Session extends EventTarget {
   constructor() {
     super();
     this.gpuInfo = { available: false, adapter: null, reason: "starting" };
-    this.image = null; // { info, bytes }
+    this.image = null; // { info, bytes, name, id }
     this.chain = [];
-    this.defaults = null; // filterlab.worker_api.defaults(): tolerance, gain, gainRange, ramp
-    this.gain = undefined; // the heatmap gain the user chose
+    this.defaults = null; // filterlab.worker_api.defaults(): tolerance, the heatmap's rule
     this.latestGpu = new Latest();
     this.verifying = new Latest();
     this.recovering = null;
@@ -106,16 +105,17 @@ export class Session extends EventTarget {
   }
 
   /**
-   * Decode `bytes` (an encoded image file) in the GPU worker and make it the current image.
-   * Pending work for the old image is dropped; if the file is refused, the old image stays.
+   * Decode `bytes` (an encoded image file, called `name`) in the GPU worker and make it the
+   * current image. Pending work for the old image is dropped; if the file is refused, the old
+   * image stays.
    */
-  async loadImage(bytes) {
+  async loadImage(bytes, name = "image") {
     this.verifying.abort();
     this.latestGpu.abort();
     this.emit("decoding", {});
     const out = await this.gpuCall("load", { data: new Uint8Array(bytes) }, { channel: "load" });
     this.imageId = (this.imageId ?? 0) + 1;
-    this.image = { info: out.info, bytes, id: this.imageId };
+    this.image = { info: out.info, bytes, name, id: this.imageId };
     const { width, height, channels, bitDepth } = out.info;
     const sample = bitDepth > 16 ? 4 : bitDepth > 8 ? 2 : 1;
     this.pool.setImage(bytes, this.imageId, width * height * channels * sample);
@@ -138,12 +138,15 @@ export class Session extends EventTarget {
    * Run `chain` on the GPU and present it, then verify it against the reference.
    *
    * Options: `compare` (verify; default true), `idle` (ms to wait for further input before
-   * verifying; 0 starts at once), `tol`, `stages` (the GPU output and the metrics of every
-   * enabled step), `pixels` ("gpu" or "cpu": that result as H×W×C float32), `onProgress`.
-   * A newer call supersedes this one: it then resolves to null.
+   * verifying; 0 starts at once), `tol`, `stages` (true: the GPU output and the metrics of
+   * every enabled step; "auto": the metrics of every step when there are several and they
+   * fit, as the page shows them), `pixels` ("gpu" or "cpu": that result as H×W×C float32),
+   * `onProgress`, and `display`: `{ run, verify }`, further arguments of the GPU worker's
+   * `run` and `verify_start` that change only what is shown (filterlab.display: a stretch,
+   * the stage in view, histograms). A newer call supersedes this one: it then resolves to null.
    */
   async process(chain = this.chain, options = {}) {
-    const { compare = true, pixels = null, tol, stages = false, idle = 0, onProgress } = options;
+    const { compare = true, pixels = null, tol, stages = false, idle = 0, onProgress, display = {} } = options;
     const generation = (this.generation = (this.generation ?? 0) + 1);
     const superseded = () => {
       if (generation !== this.generation) throw new DOMException("superseded", "AbortError");
@@ -166,7 +169,8 @@ export class Session extends EventTarget {
         let timings;
         try {
           out = await this.latestGpu.run((signal) => this.gpuCall("run",
-            { chain: chainJson, pixels: pixels === "gpu", stages }, { signal, channel: "run" }));
+            { chain: chainJson, pixels: pixels === "gpu", stages: stages === true, ...display.run },
+            { signal, channel: "run" }));
           // A presented run comes back before the GPU is done; its timings follow.
           timings = out.timings.pending
             ? new Promise((resolve) => this.lateTimings.set(out.run, resolve))
@@ -186,10 +190,10 @@ export class Session extends EventTarget {
         }
         result.gpu.adapter = out.adapter;
         if (pixels === "gpu") result.pixels = out.pixels;
-        if (stages) result.stages = out.stages;
+        if (stages === true) result.stages = out.stages;
       }
       if (compare || pixels === "cpu" || !this.gpuInfo.available) {
-        await this.verify(chainJson, { tol, stages, pixels: pixels === "cpu", idle, onProgress, result });
+        await this.verify(chainJson, { tol, stages, pixels: pixels === "cpu", idle, onProgress, result, display: display.verify });
       }
       this.emit("result", result);
       return result;
@@ -200,11 +204,11 @@ export class Session extends EventTarget {
     }
   }
 
-  async verify(chainJson, { tol, stages, pixels, idle, onProgress, result }) {
+  async verify(chainJson, { tol, stages, pixels, idle, onProgress, result, display }) {
     await this.verifying.run(async (signal) => {
       if (idle) await sleep(idle, signal);
       this.emit("verify-start", {});
-      const verdict = await this.verifier.run({ chain: chainJson, stages, tol, pixels }, {
+      const verdict = await this.verifier.run({ ...display, chain: chainJson, stages, tol, pixels }, {
         signal,
         onStart: (job) => this.emit("verify-tiles", job),
         onTile: (tile) => this.emit("verify-tile", tile),

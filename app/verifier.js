@@ -30,22 +30,28 @@ export class Verifier {
   /**
    * Verify `chain` on the current image.
    *
-   * Callbacks: `onStart(job)` with the tiles; `onTile({ tile, preview, error })` as each tile
-   * is verified; `onProgress({ done, fraction, first, metrics, stages })` in order, the last
-   * one at fraction 1. `first` is true from the first verdict on (every first-verdict tile
-   * done).
+   * `stages` is true, false or "auto" (worker_api.verify_start); `view`, `summary`,
+   * `contrast` and `shown` choose what the page is shown (the stage in view, its histograms
+   * and display stretch) and pass through to verify_start.
+   *
+   * Callbacks: `onStart(job)` with the tiles; `onTile({ tile, preview, error, gpuPreview })`
+   * as each tile is verified; `onProgress({ done, fraction, first, metrics, stages })` in
+   * order, the last one at fraction 1. `first` is true from the first verdict on (every
+   * first-verdict tile done).
    *
    * Resolves with `{ metrics, stages, tiles, referenceMs, readMs, wallMs, pixels? }`: `metrics`
    * of the final output (null without a GPU), `stages` the metrics of every enabled step (when
-   * asked), `referenceMs` the reference's compute time summed over tiles, `readMs` the time
-   * spent reading tiles from the GPU worker (reads overlap, so this may exceed the wall time),
-   * `pixels` the reference result (H×W×C float32) when asked.
+   * they were compared), `referenceMs` the reference's compute time summed over tiles,
+   * `readMs` the time spent reading tiles from the GPU worker (reads overlap, so this may
+   * exceed the wall time), `pixels` the reference result (H×W×C float32) when asked.
    */
-  async run({ chain, stages = false, tol, pixels = false }, { signal, onStart, onTile, onProgress } = {}) {
+  async run({ chain, stages = false, tol, pixels = false, view = null, summary = false, contrast = false, shown = null },
+    { signal, onStart, onTile, onProgress } = {}) {
     const started = performance.now();
     await abortable(this.pool.ready, signal);
     const image = this.pool.image.id;
-    const job = await this.gpu.call("verify_start", { chain, stages, workers: this.pool.image.workers },
+    const job = await this.gpu.call("verify_start",
+      { chain, stages, workers: this.pool.image.workers, view, summary, contrast, shown },
       { signal, channel: "verify" });
     await this.pool.imageReady(signal);
     onStart?.(job);
@@ -96,7 +102,7 @@ export class Verifier {
         combining = null;
         if (settled) return;
         snapshot.metrics = combined.length ? combined[combined.length - 1] : null;
-        snapshot.stages = stages && combined.length ? combined : null;
+        snapshot.stages = job.stages && combined.length ? combined : null;
         onProgress?.(snapshot);
         return snapshot;
       };
@@ -124,10 +130,10 @@ export class Verifier {
         done++;
         doneArea += area(tile);
         if (tile[4]) firstDone++;
-        referenceMs += result.ms;
+        referenceMs += result.referenceMs;
         result.partials.forEach((p, k) => partials[k].push(p));
         if (cpuPixels) place(cpuPixels, result.pixels, tile, width, channels);
-        onTile?.({ tile, preview: result.preview, error: result.error ?? null });
+        onTile?.({ tile, preview: result.preview, error: result.error ?? null, gpuPreview: result.gpuPreview ?? null });
         if (done === tiles.length) {
           finished();
           return;
@@ -158,7 +164,8 @@ export class Verifier {
           const record = backlog.shift();
           slot.outstanding++;
           slot.client.call("check_tile", {
-            chain, image, tile: tiles[record.index], gpu: record.gpu, tol, stages, pixels,
+            chain, image, tile: tiles[record.index], gpu: record.gpu, tol, stages: job.stages, pixels,
+            view: job.view, stretch: job.stretch ?? null,
           }, { signal, transfer: record.gpu.map((a) => a.buffer) })
             .then((result) => checked(slot, record, result), (err) => lost(slot, record, err));
         }

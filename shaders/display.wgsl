@@ -1,8 +1,8 @@
 struct Params {
   width: u32,
   height: u32,
-  _pad0: u32,
-  _pad1: u32,
+  lo: f32,
+  scale: f32,
 }
 
 @group(0) @binding(0) var<uniform> params: Params;
@@ -12,8 +12,9 @@ struct Params {
 override WG_X: u32;
 
 // Converts a working image to 8-bit RGBA for display where the browser cannot present a
-// WebGPU canvas: values clamped to [0, 1], rounded, packed r-g-b-a from the low byte up, which
-// is ImageData's byte order. A quarter of the bytes of a float readback.
+// WebGPU canvas: colour stretched to (value - lo) * scale as present.wgsl does, values clamped
+// to [0, 1], rounded, packed r-g-b-a from the low byte up, which is ImageData's byte order. A
+// quarter of the bytes of a float readback.
 // Dispatch: (ceil(width / WG_X), height) workgroups; one invocation a pixel.
 
 @compute @workgroup_size(WG_X)
@@ -22,5 +23,7 @@ fn main(@builtin(global_invocation_id) gid: vec3<u32>) {
     return;
   }
   let i = gid.y * params.width + gid.x;
-  dst[i] = pack4x8unorm(clamp(src[i], vec4<f32>(0.0), vec4<f32>(1.0)));
+  let px = src[i];
+  let shown = vec4<f32>((px.rgb - vec3<f32>(params.lo)) * params.scale, px.a);
+  dst[i] = pack4x8unorm(clamp(shown, vec4<f32>(0.0), vec4<f32>(1.0)));
 }

@@ -1,8 +1,8 @@
 struct Params {
   width: u32,
   height: u32,
-  _pad0: u32,
-  _pad1: u32,
+  lo: f32,
+  scale: f32,
 }
 
 @group(0) @binding(0) var<uniform> params: Params;
@@ -10,8 +10,9 @@ struct Params {
 
 // Draws a working image onto the canvas without reading it back: one full-screen triangle,
 // and each fragment fetches its own pixel (the canvas is sized to the image, so there is no
-// filtering). Values are clamped to [0, 1] for display only and premultiplied for a
-// "premultiplied" canvas. Draw: 3 vertices, no vertex buffers.
+// filtering). For display only, colour is stretched to (value - lo) * scale (lo 0 and scale 1
+// leave it as it is; filterlab.display.uniforms), then colour and alpha are clamped to [0, 1]
+// and premultiplied for a "premultiplied" canvas. Draw: 3 vertices, no vertex buffers.
 
 struct Varyings {
   @builtin(position) position: vec4<f32>,
@@ -29,6 +30,8 @@ fn vs(@builtin(vertex_index) v: u32) -> Varyings {
 fn fs(in: Varyings) -> @location(0) vec4<f32> {
   let x = min(u32(in.position.x), params.width - 1u);
   let y = min(u32(in.position.y), params.height - 1u);
-  let px = clamp(src[y * params.width + x], vec4<f32>(0.0), vec4<f32>(1.0));
-  return vec4<f32>(px.rgb * px.a, px.a);
+  let px = src[y * params.width + x];
+  let colour = clamp((px.rgb - vec3<f32>(params.lo)) * params.scale, vec3<f32>(0.0), vec3<f32>(1.0));
+  let alpha = clamp(px.a, 0.0, 1.0);
+  return vec4<f32>(colour * alpha, alpha);
 }

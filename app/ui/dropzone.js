@@ -1,9 +1,22 @@
-// Image input: drag-and-drop anywhere on the page, the file picker, and paste. Hands the raw
-// file bytes on; decoding happens in Python (Pillow) in the GPU worker. Attached before the app
-// has started, so nothing a user gives is lost and a drop never navigates away from the page.
+// Image input: drag-and-drop anywhere on the page, the file picker, paste, and the sample
+// buttons (elements with data-sample="name", served as samples/name.png). Hands the raw file
+// bytes on; decoding happens in Python (Pillow) in the GPU worker. Attached before the app has
+// started, so nothing a user gives is lost and a drop never navigates away from the page.
 import { imageBytes } from "../files.js";
 
 export function attachImageInput({ zone, input, onBytes, onError }) {
+  for (const button of document.querySelectorAll("[data-sample]")) {
+    button.addEventListener("click", async () => {
+      const name = `${button.dataset.sample}.png`;
+      try {
+        const response = await fetch(new URL(`samples/${name}`, document.baseURI));
+        if (!response.ok) throw new Error(`the server answered ${response.status} ${response.statusText}`);
+        await onBytes(new Uint8Array(await response.arrayBuffer()), name);
+      } catch (err) {
+        onError(`The sample ${name} could not be loaded: ${err.message}`);
+      }
+    });
+  }
   const take = async (file) => {
     if (!file) return;
     const name = file.name || "pasted image";
@@ -36,6 +49,7 @@ export function attachImageInput({ zone, input, onBytes, onError }) {
     take(e.dataTransfer.files[0]);
   });
   zone.addEventListener("keydown", (e) => {
+    if (e.target !== zone) return; // keys on the controls inside are theirs
     if (e.key === "Enter" || e.key === " ") {
       e.preventDefault(); // Space would scroll the page
       input.click();

@@ -1,6 +1,27 @@
-// The four views (original, GPU, CPU, error heatmap), the image facts, the metrics, the
-// verification progress and the timings panel. Verified tiles are drawn as they arrive; a view
-// that no longer matches the controls is marked out of date until it is replaced.
+// What the session's events show: the four panels (original, GPU, CPU, error map) in the
+// viewer, the verdict and metrics, the error map's scale, the pixel inspector, the histograms
+// and the timings. Verified tiles are drawn as they arrive; a view that no longer matches the
+// controls is marked out of date until it is replaced.
+//
+// The panels show either the chain's result or, when a step is selected, that step's own
+// output: its GPU and CPU tiles and its error map come from the verification of every stage
+// (worker_api.check_tile's `view`). Display aids (auto contrast, the error map's range) change
+// only what is drawn: never what is exported or compared.
+import { colourErrors, errorEdges, extremes } from "./errormap.js";
+import { ErrorScale } from "./errorscale.js";
+import { formatNumber } from "./format.js";
+import { Histogram } from "./histogram.js";
+import { Inspector } from "./inspector.js";
+import { Timings } from "./timings.js";
+import { Verdict } from "./verdict.js";
+import { VIEWS, Viewer } from "./viewer.js";
+
+export { formatNumber };
+
+const $ = (id) => document.getElementById(id);
+const ZOOM_TO_WORST = 8; // "show me the worst pixel" zooms to at least 800 %
+const REPAINT_MS = 8; // time a frame may spend colouring the error map again
+const LABELS = { original: "Original", gpu: "GPU result", cpu: "CPU reference", error: "Error map" };
 
 function sized(canvas, width, height) {
   if (canvas.width !== width || canvas.height !== height) {
@@ -9,111 +30,234 @@ function sized(canvas, width, height) {
   }
 }
 
-function draw(canvas, rgba, width, height) {
-  sized(canvas, width, height);
-  canvas.getContext("2d").putImageData(new ImageData(rgba, width, height), 0, 0);
-}
-
-export function formatNumber(value) {
-  if (value === null || value === undefined) return "–";
-  if (!Number.isFinite(value)) return Number.isNaN(value) ? "NaN" : value > 0 ? "Infinity" : "-Infinity";
-  return Math.abs(value) >= 0.01 || value === 0 ? value.toPrecision(4) : value.toExponential(3);
-}
-
-/**
- * Colour an error map as filterlab.compare.heatmap does: |Δ| × gain, clipped to [0, 1], as an
- * index into the ramp; NaN and infinity at full scale. A browser test checks the two agree.
- */
-export function colourErrors(errors, gain, ramp, out = new Uint8ClampedArray(errors.length * 4)) {
-  for (let i = 0; i < errors.length; i++) {
-    const e = errors[i];
-    const level = Number.isFinite(e) ? rint(Math.min(Math.max(e * gain, 0), 1) * 255) : 255;
-    const [r, g, b] = ramp[level];
-    out[4 * i] = r;
-    out[4 * i + 1] = g;
-    out[4 * i + 2] = b;
-    out[4 * i + 3] = 255;
+function clear(canvas) {
+  if (canvas.dataset.context === "bitmaprenderer") {
+    canvas.getContext("bitmaprenderer").transferFromImageBitmap(null);
+  } else {
+    canvas.getContext("2d").clearRect(0, 0, canvas.width, canvas.height);
   }
-  return out;
-}
-
-/** Round half to even, as numpy.rint does (Math.round rounds halves up). */
-function rint(x) {
-  const floor = Math.floor(x);
-  const rest = x - floor;
-  if (rest !== 0.5) return rest < 0.5 ? floor : floor + 1;
-  return floor % 2 === 0 ? floor : floor + 1;
 }
 
 export class Views {
-  constructor(session, el) {
+  /** @param {{ refresh: () => void }} hooks  refresh: run and verify the chain again */
+  constructor(session, hooks) {
     this.session = session;
-    this.el = el;
-    this.errors = null; // Float32Array H×W: the final output's max |Δ| over channels
-    this.size = null;
-    session.addEventListener("image", ({ detail }) => {
-      const { info } = detail;
-      this.showFrame(el.original, detail, "original");
-      const facts = [`${info.width}×${info.height}`, `${info.mode}`, `${info.bitDepth}-bit`];
-      if (info.hasAlpha) facts.push("alpha");
-      if (info.animated) facts.push("animated: first frame");
-      if (info.exifOriented) facts.push(`EXIF orientation ${info.exifOrientation} applied`);
-      el.info.textContent = facts.join(" · ");
-      el.info.dataset.loads = String(Number(el.info.dataset.loads ?? 0) + 1);
-      this.size = [info.width, info.height];
-      this.errors = null;
-      for (const canvas of [el.cpu, el.heatmap]) sized(canvas, info.width, info.height);
-      this.clear(el.cpu);
-      this.clear(el.heatmap);
-      this.showMetrics(null);
-      this.progress(0);
+    this.hooks = hooks;
+    this.el = {
+      original: $("canvas-original"), gpu: $("canvas-gpu"), gpuStage: $("canvas-gpu-stage"),
+      cpu: $("canvas-cpu"), heatmap: $("canvas-heatmap"), gpuNote: $("gpu-note"), info: $("image-info"),
+      metrics: $("metrics"), progress: $("verify-progress"), autoContrast: $("auto-contrast"),
+      viewStage: $("view-stage"), viewStageText: $("view-stage-text"), stage: $("stage"),
+    };
+    const figures = Object.fromEntries(VIEWS.map((name, i) => [name, this.el.stage.querySelectorAll("figure")[i]]));
+    for (const select of [$("split-left"), $("split-right")]) {
+      for (const name of VIEWS) select.append(new Option(LABELS[name], name));
+    }
+    this.viewer = new Viewer({
+      stage: this.el.stage, figures, divider: $("split-divider"), mode: $("view-mode"),
+      left: $("split-left"), right: $("split-right"), zoomIn: $("zoom-in"), zoomOut: $("zoom-out"),
+      fit: $("zoom-fit"), actual: $("zoom-100"), level: $("zoom-level"),
+      splitControls: [...document.querySelectorAll(".split-control")],
     });
+    this.timings = new Timings($("timings"), $("speedup"));
+    this.histogram = new Histogram($("histogram"), $("histogram-scale"));
+    this.inspector = new Inspector(session, this.viewer,
+      { root: $("inspector"), where: $("inspector-where"), table: $("inspector-table") },
+      () => this.context());
+    this.errors = null; // Float32Array H×W: the viewed output's max |Δ| over channels
+    this.size = null;
+    this.done = []; // verified tiles, whose error map is drawn
+    this.range = { smallest: Infinity, largest: 0 };
+    this.job = null;
+    this.original = null; // the original's summary (histograms, stretch)
+    this.stretch = null; // the display stretch of the result in view, when auto contrast is on
+    this.contrast = false;
+    this.listen();
+  }
+
+  /** Once the session has started (its defaults are known): the parts that need them. */
+  start(gpu) {
+    const { defaults } = this.session;
+    this.verdict = new Verdict(this.session,
+      { verdict: $("verdict"), detail: $("verdict-detail"), tolerance: $("tolerance"), chain: $("chain") },
+      {
+        onTolerance: () => this.hooks.refresh(),
+        onWorst: ({ x, y }) => {
+          this.viewer.showPixel(x, y, ZOOM_TO_WORST);
+          this.viewer.setPin({ x, y });
+        },
+        onView: (step) => this.view(step),
+      });
+    this.scale = new ErrorScale(defaults,
+      { legend: $("error-legend"), auto: $("error-auto"), min: $("error-min"), max: $("error-max") });
+    this.scale.addEventListener("change", () => this.drawHeatmap());
+    this.el.autoContrast.addEventListener("change", () => {
+      this.contrast = this.el.autoContrast.checked;
+      this.showOriginal();
+      this.hooks.refresh();
+    });
+    $("view-result").addEventListener("click", () => this.view(null));
+    if (!gpu.available) {
+      this.el.gpuNote.hidden = false;
+      this.el.gpuNote.textContent = `No GPU result: ${gpu.reason}`;
+    }
+  }
+
+  /** The chain editor's hook: each step's verdict and its "view" switch. */
+  decorateStep = (header, step, i, item) => this.verdict?.decorate(header, step, i, item);
+
+  /** What session.process needs to show what the viewer shows (main.js passes it on). */
+  processOptions() {
+    const stage = this.stageIndex();
+    const stretch = this.contrast ? this.stretch : null;
+    return {
+      tol: this.verdict?.tolerance,
+      stages: "auto",
+      display: {
+        run: { stretch },
+        verify: { view: stage, summary: true, contrast: this.contrast, shown: stretch },
+      },
+    };
+  }
+
+  /** The enabled step in view (its index among enabled steps), or null for the result. */
+  stageIndex() {
+    const viewed = this.verdict?.viewed;
+    if (!viewed) return null;
+    const enabled = this.session.chain.filter((step) => step.enabled);
+    const k = enabled.indexOf(viewed);
+    if (k < 0) this.verdict.viewed = null; // removed or switched off: back to the result
+    return k < 0 || k === enabled.length - 1 ? null : k;
+  }
+
+  context() {
+    const stage = this.stageIndex();
+    const number = stage === null ? null : this.session.chain.indexOf(this.verdict.viewed) + 1;
+    return { chain: JSON.stringify(this.session.chain), stage, stepNumber: number };
+  }
+
+  /** Show `step`'s own output in the viewer (null: the chain's result). */
+  view(step) {
+    this.verdict.viewed = step;
+    for (const button of this.verdict.el.chain.querySelectorAll(".step-view")) {
+      const pressed = button.parentElement.querySelector("[data-step-verdict]")?.stepRef === step && step !== null;
+      button.setAttribute("aria-pressed", String(pressed));
+      button.closest("li")?.classList.toggle("viewed", pressed);
+    }
+    this.hooks.refresh();
+  }
+
+  listen() {
+    const { session, el } = this;
+    session.addEventListener("image", ({ detail }) => this.showImage(detail));
     session.addEventListener("stale", () => this.markStale(true));
     session.addEventListener("gpu-result", ({ detail }) => {
       this.showFrame(el.gpu, detail, "gpu");
       this.mark(el.gpu, false);
-      if (!detail.timings.pending) this.showTimings(detail.timings);
+      // A presented run comes back before the GPU is done; its timings follow.
+      if (!detail.timings.pending) this.timings.showGpu(detail.timings);
     });
     session.addEventListener("gpu-timings", ({ detail }) => {
-      if (!detail.timings.error) this.showTimings(detail.timings);
+      if (!detail.timings.error) this.timings.showGpu(detail.timings);
     });
     session.addEventListener("gpu-error", () => {
-      this.clear(el.gpu);
+      clear(el.gpu);
       this.mark(el.gpu, false);
       this.showMetrics(null);
-      this.el.timings.replaceChildren();
+      this.timings.showGpu(null);
     });
-    session.addEventListener("verify-tiles", ({ detail }) => {
-      // The CPU view and the error map are rebuilt tile by tile for the current settings, on a
-      // cleared canvas, so no tile of the previous settings is mistaken for a current one.
-      this.size = [detail.width, detail.height];
-      this.errors = detail.gpu ? new Float32Array(detail.width * detail.height) : null;
-      for (const canvas of [el.cpu, el.heatmap]) {
-        sized(canvas, detail.width, detail.height);
-        this.clear(canvas);
-        this.mark(canvas, false);
-      }
-      this.progress(0);
-    });
+    session.addEventListener("verify-tiles", ({ detail }) => this.startTiles(detail));
     session.addEventListener("verify-tile", ({ detail }) => this.showTile(detail));
     session.addEventListener("verify-progress", ({ detail }) => {
       this.progress(detail.fraction);
-      if (detail.metrics && detail.fraction < 1) this.showMetrics(detail.metrics, detail.first ? "first" : "partial", detail.chain);
+      if (detail.metrics && detail.fraction < 1) this.showMetrics(detail.metrics, detail.first ? "first" : "partial", detail.chain, detail.fraction);
     });
     session.addEventListener("verified", ({ detail }) => {
       this.progress(1);
       this.markStale(false);
       this.showMetrics(detail.metrics, "final", detail.chain);
-      this.showVerification(detail);
+      this.verdict?.showSteps(detail.chain, detail.stages, detail.metrics, this.job?.stagesNote ?? "");
+      this.timings.showCpu({ referenceMs: detail.referenceMs, wallMs: detail.wallMs, workers: detail.workers, tiles: detail.tiles });
     });
   }
 
-  clear(canvas) {
-    if (canvas.dataset.context === "bitmaprenderer") {
-      canvas.getContext("bitmaprenderer").transferFromImageBitmap(null);
-    } else {
-      canvas.getContext("2d").clearRect(0, 0, canvas.width, canvas.height);
+  showImage(detail) {
+    const { el } = this;
+    const { info } = detail;
+    this.showFrame(el.original, detail, "original");
+    const facts = [`${info.width}×${info.height}`, `${info.mode}`, `${info.bitDepth}-bit`];
+    if (info.hasAlpha) facts.push("alpha");
+    if (info.animated) facts.push("animated: first frame");
+    if (info.exifOriented) facts.push(`EXIF orientation ${info.exifOrientation} applied`);
+    el.info.textContent = facts.join(" · ");
+    el.info.dataset.loads = String(Number(el.info.dataset.loads ?? 0) + 1);
+    this.size = [info.width, info.height];
+    this.viewer.setSize(info.width, info.height);
+    this.errors = null;
+    this.done = [];
+    for (const canvas of [el.cpu, el.heatmap, el.gpuStage]) {
+      sized(canvas, info.width, info.height);
+      clear(canvas);
     }
+    this.original = detail.summary ?? null;
+    this.stretch = null;
+    this.histogram.set("original", this.original, this.original?.scale > 1 ? this.original.scale : null);
+    this.histogram.set("result", null);
+    if (this.contrast) this.showOriginal();
+    this.showMetrics(null);
+    this.progress(0);
+  }
+
+  /** Draw the original again, stretched when auto contrast is on. */
+  async showOriginal() {
+    const stretch = this.contrast ? this.original?.stretch ?? null : null;
+    this.histogram.mark("original", stretch);
+    if (!this.session.image) return;
+    try {
+      const out = await this.session.gpuCall("original", { stretch }, { channel: "original" });
+      this.showFrame(this.el.original, { ...out, width: this.size[0], height: this.size[1] }, "original");
+    } catch {
+      // superseded by a newer request, or a new image: that one is drawn instead
+    }
+  }
+
+  startTiles(job) {
+    const { el } = this;
+    this.job = job;
+    this.size = [job.width, job.height];
+    this.viewer.setSize(job.width, job.height);
+    this.errors = job.gpu ? new Float32Array(job.width * job.height) : null;
+    this.done = [];
+    this.range = { smallest: Infinity, largest: 0 };
+    this.scale?.setData(Infinity, 0);
+    // The CPU view and the error map are rebuilt tile by tile for the current settings, on a
+    // cleared canvas, so no tile of the previous settings is mistaken for a current one.
+    for (const canvas of [el.cpu, el.heatmap, el.gpuStage]) {
+      sized(canvas, job.width, job.height);
+      clear(canvas);
+    }
+    this.mark(el.cpu, false);
+    this.mark(el.heatmap, false);
+    const stage = job.view ?? null;
+    el.gpuStage.hidden = stage === null;
+    this.caption(stage);
+    if (job.stretch) this.stretch = job.stretch;
+    if (job.frame || job.display) this.showFrame(el.gpu, job, "gpu"); // presented again with the stretch
+    this.histogram.set("result", job.summary ?? null); // a script's run asks for none
+    this.histogram.mark("result", this.contrast && job.stretch ? job.stretch : null);
+    this.progress(0);
+  }
+
+  caption(stage) {
+    const selected = this.stageIndex() === null ? null : this.verdict.viewed;
+    const step = stage === null ? null : selected;
+    const number = step ? this.session.chain.indexOf(step) + 1 : null;
+    const op = step ? this.session.catalog.find((o) => o.name === step.op)?.label ?? step.op : "";
+    const text = step ? `step ${number}: ${op}` : "";
+    for (const name of ["gpu", "cpu", "error"]) $(`caption-${name}`).textContent = text;
+    this.el.viewStage.hidden = !selected;
+    this.el.viewStageText.textContent = step ? `Showing step ${number} (${op}), not the result.`
+      : selected ? `Showing the result: ${this.job?.stagesNote || "this step's output is not kept for viewing."}` : "";
   }
 
   /** Mark a view out of date (dimmed and labelled) or current. */
@@ -127,6 +271,8 @@ export class Views {
     for (const canvas of [this.el.gpu, this.el.cpu, this.el.heatmap]) this.mark(canvas, stale);
     this.el.metrics.classList.toggle("stale", stale);
     this.el.metrics.dataset.stale = String(stale);
+    $("verdict").classList.toggle("stale", stale);
+    this.verdict?.markStale(stale);
   }
 
   progress(fraction) {
@@ -171,22 +317,41 @@ export class Views {
     }
   }
 
-  showTile({ tile: [y0, y1, x0, x1], preview, error }) {
+  showTile({ tile, preview, error, gpuPreview }) {
+    const [y0, y1, x0, x1] = tile;
     const w = x1 - x0;
     const h = y1 - y0;
     this.el.cpu.getContext("2d").putImageData(new ImageData(preview, w, h), x0, y0);
-    if (error && this.errors) {
-      const width = this.size[0];
-      for (let y = 0; y < h; y++) this.errors.set(error.subarray(y * w, (y + 1) * w), (y0 + y) * width + x0);
-      this.drawHeatmap([y0, y1, x0, x1], error);
-    }
+    if (gpuPreview) this.el.gpuStage.getContext("2d").putImageData(new ImageData(gpuPreview, w, h), x0, y0);
+    if (!error || !this.errors) return;
+    const width = this.size[0];
+    for (let y = 0; y < h; y++) this.errors.set(error.subarray(y * w, (y + 1) * w), (y0 + y) * width + x0);
+    this.done.push(tile);
+    extremes(error, this.range);
+    const before = this.scale.limits;
+    this.scale.setData(this.range.smallest, this.range.largest);
+    if (this.scale.limits === before) this.paintTile(tile, error); // else drawHeatmap repaints all
   }
 
-  /** Colour the error map (or one tile of it) at the session's gain. */
-  drawHeatmap(tile = null, values = null) {
-    if (!this.errors) return;
-    const [width, height] = this.size;
-    const [y0, y1, x0, x1] = tile ?? [0, height, 0, width];
+  /**
+   * Colour the whole error map again (a new range): every verified tile, a few milliseconds
+   * of tiles a frame so that a large image never blocks the page. A newer range restarts it.
+   */
+  drawHeatmap() {
+    this.repaint = 0; // the next tile to colour again
+    if (this.redraw) return;
+    const step = () => {
+      const started = performance.now();
+      while (this.errors && this.repaint < this.done.length && performance.now() - started < REPAINT_MS) {
+        this.paintTile(this.done[this.repaint++]);
+      }
+      this.redraw = this.errors && this.repaint < this.done.length ? requestAnimationFrame(step) : 0;
+    };
+    this.redraw = requestAnimationFrame(step);
+  }
+
+  paintTile([y0, y1, x0, x1], values = null) {
+    const width = this.size[0];
     const w = x1 - x0;
     const h = y1 - y0;
     let errors = values;
@@ -194,68 +359,32 @@ export class Views {
       errors = new Float32Array(w * h);
       for (let y = 0; y < h; y++) errors.set(this.errors.subarray((y0 + y) * width + x0, (y0 + y) * width + x1), y * w);
     }
-    const { ramp } = this.session.defaults;
-    const gain = this.session.gain ?? this.session.defaults.gain;
-    this.el.heatmap.getContext("2d").putImageData(new ImageData(colourErrors(errors, gain, ramp), w, h), x0, y0);
+    const limits = this.scale.limits;
+    if (this.edgesFor !== limits) {
+      this.edges = errorEdges(...limits);
+      this.edgesFor = limits;
+    }
+    const rgba = colourErrors(errors, this.edges, this.session.defaults);
+    this.el.heatmap.getContext("2d").putImageData(new ImageData(rgba, w, h), x0, y0);
   }
 
   /**
-   * Show metrics; `verdict` says how much of the image they cover: "partial", "first" (the
+   * Show metrics; `state` says how much of the image they cover: "partial", "first" (the
    * first verdict: edges, corners and a sample), "final" (the whole image), or "none".
    */
-  showMetrics(m, verdict = "none", chain = "") {
+  showMetrics(m, state = "none", chain = "", fraction = 1) {
     if (m) {
       this.el.metrics.classList.remove("stale"); // they belong to the settings shown
       this.el.metrics.dataset.stale = "false";
+      $("verdict").classList.remove("stale");
     }
     const set = (id, v) => (document.getElementById(id).textContent = m ? formatNumber(v) : "–");
     set("metric-max-abs-error", m?.maxAbsError);
     set("metric-mean-abs-error", m?.meanAbsError);
     set("metric-rmse", m?.rmse);
     set("metric-psnr", m?.psnr);
-    this.el.metrics.dataset.verdict = m ? verdict : "none";
+    this.el.metrics.dataset.verdict = m ? state : "none";
     this.el.metrics.dataset.chain = m ? chain : ""; // the chain these metrics belong to
-  }
-
-  setGpuAvailability(gpu) {
-    if (gpu.available) return;
-    this.el.gpuNote.hidden = false;
-    this.el.gpuNote.textContent = `No GPU result: ${gpu.reason}`;
-  }
-
-  showTimings(t) {
-    this.gpuTimings = t;
-    this.renderTimings();
-  }
-
-  showVerification(v) {
-    this.verification = v;
-    this.renderTimings();
-  }
-
-  renderTimings() {
-    const t = this.gpuTimings ?? {};
-    const v = this.verification;
-    const rows = [
-      ["upload", t.uploadMs],
-      [`GPU (${t.gpuClock === "timestamp" ? "timestamps" : "wall clock"})`, t.gpuMs],
-      ...(t.passes ?? []).map((p) => [`  ${p.label}`, p.ms]),
-      ["readback", t.readbackMs],
-      ["total", t.totalMs],
-    ];
-    if (v) {
-      rows.push([`CPU reference (${v.workers} workers, summed)`, v.referenceMs]);
-      rows.push(["verification, wall clock", v.wallMs]);
-    }
-    this.el.timings.replaceChildren(
-      ...rows.flatMap(([label, ms]) => {
-        const dt = document.createElement("dt");
-        dt.textContent = label;
-        const dd = document.createElement("dd");
-        dd.textContent = ms === undefined ? "–" : `${ms.toFixed(3)} ms`;
-        dd.dataset.testid = `timing-${label.trim().split(" ")[0]}`;
-        return [dt, dd];
-      }),
-    );
+    this.verdict?.show(m, m ? state : "none", fraction);
   }
 }

@@ -54,6 +54,13 @@ class Param:
         Allowed values of a "choice", in display order.
     help : str, optional
         One sentence for a tooltip.
+    when : tuple of (str, tuple), optional
+        Where the parameter applies: ``(("mode", ("constant",)),)`` means only while the
+        parameter ``mode`` is ``"constant"``. The UI hides it elsewhere; chains still carry
+        it, and it has no effect there.
+    slider : bool, optional
+        Whether the UI shows a slider beside the number box ("float" and "int"); False for
+        ranges too wide to slide through.
     """
 
     name: str
@@ -66,16 +73,29 @@ class Param:
     unit: str = ""
     choices: tuple = ()
     help: str = ""
+    when: tuple = ()
+    slider: bool = True
 
     def __post_init__(self):
         if self.kind not in PARAM_KINDS:
             raise ValueError(f"unknown parameter kind {self.kind!r}")
 
+    def applies(self, params):
+        """Whether the parameter has an effect with these `params` (see `when`).
+
+        Examples
+        --------
+        >>> OPS["box_blur"].param("cval").applies({"mode": "wrap"})
+        False
+        """
+        return all(params.get(name) in values for name, values in self.when)
+
     def describe(self):
-        """JSON-ready dict of every field (choices as a list)."""
+        """JSON-ready dict of every field (choices as a list, `when` as a dict of lists)."""
         out = dataclasses.asdict(self)
         out["choices"] = list(self.choices)
         out["default"] = _plain(self.default)
+        out["when"] = {name: list(values) for name, values in self.when}
         return out
 
 
@@ -101,6 +121,10 @@ class Op:
         cover the operation's code paths on the CPU and the GPU: separable and
         non-separable kernels, small and large radii, every output. The test grids and the
         benchmark page run each of them in every border mode.
+    check : callable, optional
+        ``check(params)`` for rules that tie parameters together, run by chain validation
+        once each parameter is valid on its own; it raises ValueError with a message that
+        names the parameters.
     """
 
     name: str
@@ -109,6 +133,7 @@ class Op:
     params: tuple
     reference: Callable
     examples: tuple = ({},)
+    check: Callable | None = None
 
     def param(self, name):
         """The :class:`Param` called `name`; KeyError if there is none."""
@@ -178,6 +203,7 @@ _CVAL = Param(
     max=1.0,
     step=0.01,
     help="Value read outside the image when the border mode is constant.",
+    when=(("mode", ("constant",)),),
 )
 
 
@@ -208,6 +234,17 @@ _EXAMPLE_5X5 = (
 _EXAMPLE_11X11 = np.round(np.sin(np.arange(121.0) * 1.7), 3).reshape(11, 11).tolist()
 _EXAMPLE_SEPARABLE_7X7 = (np.outer([1, 2, 3, 4, 3, 2, 1], [-1, 0.5, 2, 0, 1, -0.5, 1]) / 16).tolist()
 
+
+def _check_divided_kernel(params):
+    """The kernel divided by the divisor must itself be a valid kernel (within ±MAX_VALUE)."""
+    divisor = params["divisor"]
+    if divisor == 0:
+        raise ValueError("divisor must not be 0")
+    worst = float(np.abs(np.asarray(params["kernel"])).max()) / abs(divisor)
+    if worst > kernels.MAX_VALUE:
+        raise ValueError(f"kernel ÷ divisor must stay within ±{kernels.MAX_VALUE:,.0f}; "
+                         f"dividing by {divisor:g} makes {worst:.3g}")
+
 _OPS = (
     Op(
         "convolve",
@@ -222,6 +259,28 @@ _OPS = (
                 help=f"Square kernel of odd size 1 to {kernels.MAX_SIZE}, values within "
                 f"±{kernels.MAX_VALUE:,.0f}; rank-1 kernels run as two 1-D passes.",
             ),
+            Param(
+                "divisor",
+                "float",
+                "Divisor",
+                1.0,
+                min=-kernels.MAX_VALUE,
+                max=kernels.MAX_VALUE,
+                help="The kernel's weights are divided by this number (not 0); Normalise "
+                "sets it to their sum.",
+                slider=False,
+            ),
+            Param(
+                "offset",
+                "float",
+                "Offset",
+                0.0,
+                min=-1.0,
+                max=1.0,
+                step=0.01,
+                help="Added to every result, after the division: 0.5 shows a kernel's "
+                "signed output around mid-grey.",
+            ),
             _MODE,
             _CVAL,
         ),
@@ -231,7 +290,10 @@ _OPS = (
             {"kernel": _EXAMPLE_11X11},
             {"kernel": _EXAMPLE_SEPARABLE_7X7},
             {"kernel": KERNEL_PRESETS["sharpen"]},
+            {"kernel": [[1.0, 2.0, 1.0], [2.0, 4.0, 2.0], [1.0, 2.0, 1.0]], "divisor": 16.0},
+            {"kernel": KERNEL_PRESETS["emboss"], "divisor": -3.0, "offset": 0.5},
         ),
+        _check_divided_kernel,
     ),
     Op(
         "gaussian_blur",
@@ -372,7 +434,10 @@ def describe():
     list of dict
         One dict per operation, in display order: ``name``, ``label``, ``summary`` and
         ``params``, a list of dicts with every :class:`Param` field. A parameter of kind
-        "kernel" also carries ``presets``: :data:`KERNEL_PRESETS`.
+        "kernel" also carries ``presets`` (:data:`KERNEL_PRESETS`), ``cells`` (each preset's
+        values as the kernel editor writes them, :func:`filterlab.kernels.value_text`),
+        ``sizes`` (every odd size up to :data:`filterlab.kernels.MAX_SIZE`) and ``limit``
+        (:data:`filterlab.kernels.MAX_VALUE`).
 
     Examples
     --------
@@ -380,6 +445,8 @@ def describe():
     >>> ops = describe()
     >>> ops[0]["params"][0]["presets"]["sharpen"][1]
     [-1.0, 5.0, -1.0]
+    >>> ops[0]["params"][0]["cells"]["box_blur"][0]
+    ['1/9', '1/9', '1/9']
     >>> len(json.dumps(ops)) > 0
     True
     """
@@ -389,5 +456,9 @@ def describe():
         for param in entry["params"]:
             if param["kind"] == "kernel":
                 param["presets"] = {name: _plain(k) for name, k in KERNEL_PRESETS.items()}
+                param["cells"] = {name: [[kernels.value_text(v) for v in row] for row in k]
+                                  for name, k in KERNEL_PRESETS.items()}
+                param["sizes"] = list(range(1, kernels.MAX_SIZE + 1, 2))
+                param["limit"] = kernels.MAX_VALUE
         out.append(entry)
     return out

@@ -301,6 +301,11 @@ def _step(number, item, ops):
             params[param.name] = _coerce(param, value)
         except ChainError as exc:
             raise ChainError(f"{where}: {exc}") from None
+    if op.check is not None:
+        try:
+            op.check(params)
+        except ValueError as exc:
+            raise ChainError(f"{where}: {exc}") from None
     return Step(op=name, params=params, enabled=enabled)
 
 

@@ -5,6 +5,11 @@ to sufficient statistics, and :func:`combine` turns the partials of any tiling i
 :class:`Metrics` of the whole image. Whole images are processed in row blocks, so no
 function here needs float64 copies of a whole image.
 
+The heatmap shows ``|Δ|`` on a logarithmic colour scale, because the differences between a
+GPU and a float64 reference are tiny (1e-8 to 1e-5) and span decades. :func:`error_colours`
+is the one definition of its colours; the page colours error tiles with the same rule
+(``app/ui/errormap.js``), and a browser test checks that the two agree.
+
 Examples
 --------
 >>> import numpy as np
@@ -18,6 +23,8 @@ Examples
 True
 >>> heatmap(a, b).shape
 (2, 2, 4)
+>>> error_range(np.array([3e-7, 0.0, 4e-6]))
+(2e-07, 5e-06)
 """
 
 import dataclasses
@@ -27,15 +34,19 @@ import numpy as np
 
 from ._checks import real
 
-__all__ = ["Metrics", "Partial", "metrics", "partial", "combine", "heatmap", "error_heatmap",
-           "RAMP", "DEFAULT_TOLERANCE", "DEFAULT_GAIN", "MIN_GAIN", "MAX_GAIN"]
+__all__ = ["Metrics", "Partial", "metrics", "partial", "combine", "heatmap", "error_colours", "error_range", "error_edges", "nice_steps", "RAMP", "ZERO_COLOUR",
+           "INVALID_COLOUR", "ERROR_FLOOR", "NICE_MANTISSAS", "DEFAULT_TOLERANCE"]
 
 #: The tolerance a comparison uses unless told otherwise: GPU and CPU agree to this.
 DEFAULT_TOLERANCE = 1e-5
-#: The heatmap's gain unless told otherwise, and its smallest and largest value.
-DEFAULT_GAIN = 100.0
-MIN_GAIN = 1.0
-MAX_GAIN = 1000.0
+#: The smallest difference the automatic heatmap range reaches down to.
+ERROR_FLOOR = 1e-9
+#: The automatic heatmap range ends on these mantissas of powers of ten (1e-7, 2e-7, 5e-7...).
+NICE_MANTISSAS = (1, 2, 5)
+#: The heatmap colour of an exact zero difference: a neutral grey, outside the ramp.
+ZERO_COLOUR = (128, 128, 128)
+#: The heatmap colour of a NaN or infinite difference: cyan, outside the ramp.
+INVALID_COLOUR = (0, 255, 255)
 
 # Samples per row block when a whole image is reduced: each float64 temporary is 8 MiB.
 _BLOCK_SAMPLES = 1 << 20
@@ -88,6 +99,8 @@ class Metrics:
         Fraction of samples (pixels × channels) whose difference exceeds `tolerance`.
     tolerance : float
         The tolerance used.
+    fraction_pixels_over_tolerance : float
+        Fraction of pixels with a channel whose difference exceeds `tolerance`.
     """
 
     max_abs_error: float
@@ -98,6 +111,7 @@ class Metrics:
     psnr: float
     fraction_over_tolerance: float
     tolerance: float
+    fraction_pixels_over_tolerance: float
 
     def as_dict(self):
         """The fields as a JSON-ready dict: floats (``psnr`` may be ``math.inf``, and the
@@ -126,6 +140,10 @@ class Partial:
         Number of samples (pixels × channels).
     tolerance : float
         The tolerance used.
+    pixels_over_tolerance : int
+        Number of pixels with a sample whose difference exceeds `tolerance`.
+    pixels : int
+        Number of pixels.
     """
 
     max_abs_error: float
@@ -136,6 +154,8 @@ class Partial:
     over_tolerance: int
     samples: int
     tolerance: float
+    pixels_over_tolerance: int
+    pixels: int
 
     def as_dict(self):
         """The fields as a dict of floats and ints (``Partial(**d)`` rebuilds it)."""
@@ -216,6 +236,8 @@ def _merge(parts, tol):
         over_tolerance=sum(p.over_tolerance for p in parts),
         samples=sum(p.samples for p in parts),
         tolerance=tol,
+        pixels_over_tolerance=sum(p.pixels_over_tolerance for p in parts),
+        pixels=sum(p.pixels for p in parts),
     )
 
 
@@ -260,6 +282,7 @@ def partial(a, b, *, tol=DEFAULT_TOLERANCE, origin=(0, 0), error=None):
         at = int(np.argmax(pixels))  # the first maximum, or the first NaN
         y, x = divmod(at, w)
         over = int(np.count_nonzero(diff > tol))
+        over_pixels = int(np.count_nonzero(pixels > tol))  # a pixel is over when its largest is
         with np.errstate(over="ignore"):  # a sum or a square may overflow: inf is the answer
             sum_abs = float(diff.sum())
             diff *= diff
@@ -273,6 +296,8 @@ def partial(a, b, *, tol=DEFAULT_TOLERANCE, origin=(0, 0), error=None):
             over_tolerance=over,
             samples=diff.size,
             tolerance=tol,
+            pixels_over_tolerance=over_pixels,
+            pixels=pixels.size,
         ))
     return _merge(parts, tol)
 
@@ -338,6 +363,7 @@ def combine(partials, *, tol=DEFAULT_TOLERANCE):
         psnr=_psnr(mse),
         fraction_over_tolerance=whole.over_tolerance / whole.samples,
         tolerance=tol,
+        fraction_pixels_over_tolerance=whole.pixels_over_tolerance / whole.pixels,
     )
 
 
@@ -370,85 +396,187 @@ def metrics(a, b, *, tol=DEFAULT_TOLERANCE):
     return combine([whole], tol=whole.tolerance)
 
 
-def _gain(gain):
-    gain = real("gain", gain)
-    if not (MIN_GAIN <= gain <= MAX_GAIN):
-        raise ValueError(f"gain must be between {MIN_GAIN:g} and {MAX_GAIN:g}, got {gain:g}")
-    return gain
+def _nice(value, direction):
+    """The nearest of ``m × 10**n`` (m in :data:`NICE_MANTISSAS`) at or below (direction -1)
+    or at or above (+1) a positive finite `value`. Candidates are parsed from decimal text,
+    so they are the same floats in every language."""
+    exponent = math.floor(math.log10(value))
+    candidates = sorted(float(f"{m}e{n}") for n in range(exponent - 1, exponent + 2)
+                        for m in NICE_MANTISSAS)
+    if direction < 0:
+        return max(c for c in candidates if c <= value)
+    return min(c for c in candidates if c >= value)
 
 
-def _paint(error, gain, out):
+def nice_steps(lo, hi):
+    """The values ``m × 10**n`` (m in :data:`NICE_MANTISSAS`) from `lo` to `hi`: the ticks of
+    the heatmap's legend.
+
+    Examples
+    --------
+    >>> nice_steps(2e-7, 5e-6)
+    [2e-07, 5e-07, 1e-06, 2e-06, 5e-06]
+    """
+    lo, hi = _limits((lo, hi))
+    first, last = math.floor(math.log10(lo)) - 1, math.ceil(math.log10(hi)) + 1
+    steps = (float(f"{m}e{n}") for n in range(first, last + 1) for m in NICE_MANTISSAS)
+    return [v for v in steps if lo <= v <= hi]
+
+
+def error_range(error):
+    """The heatmap's automatic range for an error map.
+
+    From the smallest positive difference, but not below :data:`ERROR_FLOOR`, to the
+    largest finite one, each widened to the next value ``m × 10**n`` with m in
+    :data:`NICE_MANTISSAS` (so that the range changes seldom while tiles arrive, and the
+    legend reads in round numbers). Zeros, NaN and infinities do not count; when no
+    difference is positive and finite, or all lie below the floor, the range is one decade
+    above the floor.
+
+    Parameters
+    ----------
+    error : array_like
+        Absolute differences.
+
+    Returns
+    -------
+    (float, float)
+        ``(lo, hi)`` with ``0 < lo < hi``.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> error_range(np.array([0.0, 1.5e-8, 3e-6, np.nan]))
+    (1e-08, 5e-06)
+    >>> error_range(np.zeros(3))
+    (1e-09, 1e-08)
+    """
+    error = np.asarray(error)
+    error = error.reshape((error.shape + (1, 1))[:2] + (-1,))
+    return _auto_limits(_extremes(np.asarray(error[rows], dtype=np.float64))
+                        for rows in _row_blocks(error))
+
+
+def _extremes(block):
+    """The smallest and largest positive finite value of a block (``(inf, 0)`` if none)."""
+    positive = block[(block > 0) & np.isfinite(block)]
+    return (float(positive.min()), float(positive.max())) if positive.size else (math.inf, 0.0)
+
+
+def _auto_limits(extremes):
+    """:func:`error_range` from the :func:`_extremes` of the blocks of an error map."""
+    extremes = list(extremes)
+    smallest = min(lo for lo, _ in extremes)
+    largest = max(hi for _, hi in extremes)
+    if largest <= ERROR_FLOOR:
+        return ERROR_FLOOR, ERROR_FLOOR * 10
+    lo = max(ERROR_FLOOR, _nice(smallest, -1))
+    hi = _nice(largest, +1)
+    return lo, (hi if hi > lo else _nice(lo * 1.5, +1))
+
+
+def _limits(limits):
+    lo, hi = (real(name, v) for name, v in zip(("lo", "hi"), limits))
+    if not 0 < lo < hi:
+        raise ValueError(f"the heatmap range must satisfy 0 < lo < hi, got ({lo:g}, {hi:g})")
+    return lo, hi
+
+
+def error_edges(lo, hi):
+    """The 255 boundaries between the ramp's 256 levels on a log scale from `lo` to `hi`.
+
+    ``edges[j] = lo * (hi / lo) ** ((j + 0.5) / 255)``: level ``k`` covers differences from
+    ``edges[k - 1]`` up to, not including, ``edges[k]``. The page computes the same
+    expression with JavaScript's ``**``.
+
+    Examples
+    --------
+    >>> edges = error_edges(1e-9, 1e-6)
+    >>> len(edges), bool(edges[0] > 1e-9), bool(edges[-1] < 1e-6)
+    (255, True, True)
+    """
+    lo, hi = _limits((lo, hi))
+    return lo * (hi / lo) ** ((np.arange(255) + 0.5) / 255)
+
+
+def _paint(error, edges, out):
     """Write the RGBA colours of a float64 error map into `out`."""
-    error = np.nan_to_num(error, nan=1.0, posinf=1.0)
-    level = np.rint(np.clip(error * gain, 0.0, 1.0) * 255.0).astype(np.intp)
-    out[:, :, :3] = RAMP[level]
+    level = np.searchsorted(edges, error, side="right")
+    out[:, :, :3] = RAMP[np.minimum(level, 255)]
+    out[:, :, :3][error <= 0] = ZERO_COLOUR
+    out[:, :, :3][~np.isfinite(error)] = INVALID_COLOUR
     out[:, :, 3] = 255
 
 
-def heatmap(a, b, *, gain=DEFAULT_GAIN):
-    """Colour-coded absolute difference, for display.
+def error_colours(error, *, limits=None):
+    """Colour an error map on a logarithmic scale: the heatmap.
+
+    Parameters
+    ----------
+    error : array_like, shape (H, W)
+        Absolute differences, e.g. the largest over channels at each pixel
+        (:attr:`filterlab.verify.TileReport.error`).
+    limits : (float, float), optional
+        The range ``(lo, hi)``, ``0 < lo < hi``; by default :func:`error_range` of `error`.
+
+    Returns
+    -------
+    ndarray of uint8, shape (H, W, 4)
+        RGBA, alpha 255. A difference ``e`` is coloured:
+
+        * :data:`ZERO_COLOUR` when ``e <= 0`` (an exact match);
+        * :data:`INVALID_COLOUR` when it is NaN or infinite;
+        * otherwise ``RAMP[k]``, ``k`` the number of :func:`error_edges` at or below ``e``:
+          level 0 up to ``lo`` (and below it), level 255 from ``hi`` up, and in between
+          evenly spaced in ``log(e)``.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> out = error_colours(np.array([[0.0, 1e-9, 1e-7, 1e-5, np.nan]]), limits=(1e-9, 1e-5))
+    >>> out[0, :, :3].tolist()
+    [[128, 128, 128], [0, 0, 4], [180, 57, 117], [252, 253, 191], [0, 255, 255]]
+    """
+    error = np.asarray(error)
+    if error.ndim != 2 or error.size == 0:
+        raise ValueError(f"error must be a non-empty H×W array, got shape {error.shape}")
+    edges = error_edges(*(error_range(error) if limits is None else limits))
+    out = np.empty(error.shape + (4,), dtype=np.uint8)
+    for rows in _row_blocks(error[:, :, None]):
+        _paint(np.asarray(error[rows], dtype=np.float64), edges, out[rows])
+    return out
+
+
+def heatmap(a, b, *, limits=None):
+    """Colour-coded absolute difference of two images, for display.
 
     Parameters
     ----------
     a, b : array_like
         Images of the same shape, H×W or H×W×C.
-    gain : float, optional
-        Multiplier applied before mapping, 1..1000: with ``gain=100`` a difference of
-        0.01 reaches the top of the ramp.
+    limits : (float, float), optional
+        As in :func:`error_colours`.
 
     Returns
     -------
     ndarray of uint8, shape (H, W, 4)
-        RGBA: ``|a - b|`` (the largest over channels, in float64) × gain, clipped to
-        [0, 1] and mapped through :data:`RAMP`; alpha is 255. A NaN or infinite difference
-        shows at full scale. This is :func:`error_heatmap` of that error map.
+        :func:`error_colours` of ``|a - b|``, the largest over channels at each pixel,
+        computed in float64.
 
     Examples
     --------
     >>> import numpy as np
-    >>> heatmap(np.zeros((1, 2)), np.array([[0.0, 1.0]]))[0].tolist()
-    [[0, 0, 4, 255], [252, 253, 191, 255]]
+    >>> heatmap(np.zeros((1, 2)), np.array([[0.0, 1.0]]), limits=(0.1, 1.0))[0].tolist()
+    [[128, 128, 128, 255], [252, 253, 191, 255]]
     """
-    gain = _gain(gain)
     if np.ndim(a) not in (2, 3):
         raise ValueError(f"images must be H×W or H×W×C, got shape {np.shape(a)}")
     a, b = _pair(a, b)
+    blocks = _row_blocks(a)
+    if limits is None:  # a first pass for the range: no whole-image float64 error map
+        limits = _auto_limits(_extremes(_pixel_max(_abs_diff(a[rows], b[rows]))) for rows in blocks)
+    edges = error_edges(*limits)
     out = np.empty(a.shape[:2] + (4,), dtype=np.uint8)
-    for rows in _row_blocks(a):
-        _paint(_pixel_max(_abs_diff(a[rows], b[rows])), gain, out[rows])
-    return out
-
-
-def error_heatmap(error, *, gain=DEFAULT_GAIN):
-    """Colour an error map, as :func:`heatmap` colours the difference of two images.
-
-    For heatmaps assembled from tiles (:attr:`filterlab.verify.TileReport.error`).
-
-    Parameters
-    ----------
-    error : array_like, shape (H, W)
-        Absolute differences, e.g. the largest over channels at each pixel.
-    gain : float, optional
-        As in :func:`heatmap`.
-
-    Returns
-    -------
-    ndarray of uint8, shape (H, W, 4)
-        The same colours :func:`heatmap` gives for these differences. (A float32 error map
-        holds each difference rounded to float32, which can move a pixel to the next ramp
-        level when the difference lies within a rounding step of a level's boundary.)
-
-    Examples
-    --------
-    >>> import numpy as np
-    >>> error_heatmap(np.array([[0.0, 0.02]]), gain=50)[0, :, :3].tolist()
-    [[0, 0, 4], [252, 253, 191]]
-    """
-    gain = _gain(gain)
-    error = np.asarray(error)
-    if error.ndim != 2 or error.size == 0:
-        raise ValueError(f"error must be a non-empty H×W array, got shape {error.shape}")
-    out = np.empty(error.shape + (4,), dtype=np.uint8)
-    for rows in _row_blocks(error[:, :, None]):
-        _paint(np.asarray(error[rows], dtype=np.float64), gain, out[rows])
+    for rows in blocks:
+        _paint(_pixel_max(_abs_diff(a[rows], b[rows])), edges, out[rows])
     return out

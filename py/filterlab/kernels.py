@@ -18,6 +18,7 @@ Examples
 True
 """
 
+import fractions
 import math
 
 import numpy as np
@@ -54,6 +55,8 @@ __all__ = [
     "emboss",
     "validate",
     "separate",
+    "analyse",
+    "value_text",
 ]
 
 #: Largest kernel side accepted by :func:`validate` (and by the GPU engine).
@@ -456,3 +459,78 @@ def separate(kernel, *, tol=SEPARABLE_TOL):
     if np.abs(np.outer(column, row) - k).max() <= tol * scale:
         return column, row
     return None
+
+
+def analyse(kernel, *, tol=SEPARABLE_TOL):
+    """What the kernel editor says about a kernel: its numerical rank, its singular values,
+    and how it runs.
+
+    Parameters
+    ----------
+    kernel : array_like, shape (k, k)
+        Kernel as accepted by :func:`validate`.
+    tol : float, optional
+        Relative tolerance, as for :func:`separate`.
+
+    Returns
+    -------
+    dict
+        ``singular_values``: descending, as floats. ``rank``: the smallest ``r`` whose
+        truncated singular value decomposition reproduces every entry within
+        ``tol * max(abs(kernel))``; a kernel counts as rank 1 exactly when :func:`separate`
+        splits it (0 for the zero kernel). ``separable``: whether it runs as two 1-D passes
+        (:func:`separate` splits it). ``taps``: the taps of each pass, ``k`` when separable,
+        else ``k * k`` for the one 2-D pass. ``sum``: the sum of the weights.
+
+    Examples
+    --------
+    >>> facts = analyse(box(3))
+    >>> facts["rank"], facts["separable"], facts["taps"]
+    (1, True, 3)
+    >>> [round(s, 12) for s in facts["singular_values"]]
+    [0.333333333333, 0.0, 0.0]
+    >>> analyse(LAPLACE_4)["rank"], analyse(LAPLACE_4)["taps"]
+    (2, 9)
+    """
+    k = validate(kernel)
+    size = k.shape[0]
+    singular = np.linalg.svd(k, compute_uv=False)
+    separable = separate(k, tol=tol) is not None
+    scale = float(np.abs(k).max())
+    if scale == 0.0:
+        rank = 0
+    elif separable:
+        rank = 1
+    else:
+        u, s, vt = np.linalg.svd(k)
+        rank = next(r for r in range(2, size + 1)
+                    if np.abs((u[:, :r] * s[:r]) @ vt[:r] - k).max() <= tol * scale)
+    return {
+        "singular_values": [float(v) for v in singular],
+        "rank": rank,
+        "separable": separable,
+        "taps": size if separable else size * size,
+        "sum": float(k.sum()),
+    }
+
+
+def value_text(value, *, max_denominator=10_000):
+    """A kernel value as the kernel editor writes it: the shorter of its decimal form and an
+    exact fraction (one that gives back the same float), the decimal form on a tie.
+
+    Examples
+    --------
+    >>> [value_text(v) for v in (1 / 9, -2 / 16, 0.5, 5.0, 0.1, 0.3333, -0.0)]
+    ['1/9', '-1/8', '0.5', '5', '0.1', '0.3333', '0']
+    """
+    value = float(value) + 0.0  # -0.0 becomes 0.0
+    decimal = repr(value)
+    if decimal.endswith(".0"):
+        decimal = decimal[:-2]
+    if not math.isfinite(value):
+        return decimal
+    exact = fractions.Fraction(value).limit_denominator(max_denominator)
+    if exact.denominator == 1 or float(exact) != value:
+        return decimal
+    fraction = f"{exact.numerator}/{exact.denominator}"
+    return fraction if len(fraction) < len(decimal) else decimal

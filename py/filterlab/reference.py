@@ -38,6 +38,7 @@ Examples
 np.float32(1.0)
 """
 
+import dataclasses
 import functools
 import inspect
 
@@ -200,11 +201,25 @@ def correlate(kernel, *, mode="reflect", cval=0.0):
 
 
 @_filter
-def convolve(kernel, *, mode="reflect", cval=0.0):
-    """Convolve with a 2-D kernel, like :func:`scipy.ndimage.convolve`.
+def convolve(kernel, *, divisor=1.0, offset=0.0, mode="reflect", cval=0.0):
+    """Convolve with a 2-D kernel, like :func:`scipy.ndimage.convolve`, then divide by
+    `divisor` and add `offset`, as GIMP's convolution matrix does.
 
-    This is :func:`correlate` with the kernel flipped along both axes. Kernels are odd,
-    so the centre stays put (scipy's origin shift only matters for even kernels).
+    This is :func:`correlate` with ``kernel / divisor`` flipped along both axes. Kernels are
+    odd, so the centre stays put (scipy's origin shift only matters for even kernels).
+
+    Parameters
+    ----------
+    image : array_like
+        Image; see :func:`correlate`.
+    kernel : array_like
+        Square kernel of odd size 1..31.
+    divisor : float, optional
+        Non-zero; the weights are ``kernel / divisor``, which must be a valid kernel too.
+    offset : float, optional
+        Added to every result.
+    mode, cval
+        See :func:`correlate`.
 
     Examples
     --------
@@ -213,9 +228,24 @@ def convolve(kernel, *, mode="reflect", cval=0.0):
     >>> out = convolve(image, [[0, 0, 0], [0, 0, 1], [0, 0, 0]])
     >>> out[2, 3]
     np.float32(1.0)
+    >>> convolve(image, [[0, 0, 0], [0, 0, 1], [0, 0, 0]], divisor=4, offset=0.5)[2, 3]
+    np.float32(0.75)
     """
-    k = kernels.validate(kernel)
-    return correlate.stencil(k[::-1, ::-1], mode=mode, cval=cval)
+    divisor = real("divisor", divisor)
+    offset = real("offset", offset)
+    if divisor == 0:
+        raise ValueError("divisor must not be 0")
+    k = kernels.validate(np.asarray(kernels.validate(kernel)) / divisor)
+    flipped = correlate.stencil(k[::-1, ::-1], mode=mode, cval=cval)
+    if offset == 0.0:
+        return flipped
+
+    def compute(block):
+        out = flipped.compute(block)
+        out += offset
+        return out
+
+    return dataclasses.replace(flipped, compute=compute)
 
 
 @_filter

@@ -49,6 +49,7 @@ __all__ = [
     "source_region",
     "reference_tile",
     "check_tile",
+    "compare_tile",
     "MIN_TILE",
     "MAX_TILE",
     "TILE_STEP",
@@ -104,10 +105,10 @@ class TileReport:
         One per compared output, in the order of the GPU outputs given: each enabled step's,
         or the final output's only.
     error : ndarray of float32, shape (h, w)
-        The largest absolute difference over channels at each pixel of the final output
-        (for :func:`filterlab.compare.error_heatmap`).
+        The largest absolute difference over channels at each pixel of the viewed output,
+        the final one unless another is asked for (for :func:`filterlab.compare.error_colours`).
     reference : ndarray of float32, shape (h, w, C)
-        The reference's final output on the tile.
+        The reference's viewed output on the tile.
     """
 
     partials: list
@@ -407,7 +408,7 @@ def reference_tile(steps, tile, height, width, block, rows, cols, *, stages=Fals
 
 
 def check_tile(steps, tile, height, width, block, rows, cols, gpu, *,
-               tol=compare.DEFAULT_TOLERANCE, stages=False):
+               tol=compare.DEFAULT_TOLERANCE, stages=False, view=-1):
     """Compare the GPU's output on one tile with the reference.
 
     Parameters
@@ -419,12 +420,15 @@ def check_tile(steps, tile, height, width, block, rows, cols, gpu, *,
         one only; as many as :func:`reference_tile` returns.
     tol : float, optional
         Tolerance of the comparison (:func:`filterlab.compare.partial`).
+    view : int, optional
+        Which output the report's error map and reference are of (an index into `gpu`; the
+        final one by default).
 
     Returns
     -------
     TileReport
         The partials (to :func:`filterlab.compare.combine` with those of the other tiles),
-        the final output's error map and its reference.
+        the viewed output's error map and its reference.
 
     Examples
     --------
@@ -441,6 +445,26 @@ def check_tile(steps, tile, height, width, block, rows, cols, gpu, *,
     """
     references = _outputs(_stencils(steps), tile, height, width, block, rows, cols,
                           bool(stages))
+    return compare_tile(tile, references, gpu, tol=tol, view=view)
+
+
+def compare_tile(tile, references, gpu, *, tol=compare.DEFAULT_TOLERANCE, view=-1):
+    """Compare the GPU's outputs on one tile with the reference's (:func:`reference_tile`).
+
+    Parameters
+    ----------
+    tile : Tile
+        The tile.
+    references, gpu : list of array_like, each of shape (h, w, C)
+        The reference's outputs on the tile and the GPU's, as many of each.
+    tol, view
+        As in :func:`check_tile`.
+
+    Returns
+    -------
+    TileReport
+        As :func:`check_tile` returns.
+    """
     if isinstance(gpu, np.ndarray) or not isinstance(gpu, (list, tuple)):
         raise TypeError("gpu must be a list of arrays, one per compared output")
     if len(gpu) != len(references):
@@ -449,8 +473,11 @@ def check_tile(steps, tile, height, width, block, rows, cols, gpu, *,
     for number, (g, r) in enumerate(zip(gpu, references), start=1):
         if g.shape != r.shape:
             raise ValueError(f"GPU output {number} has shape {g.shape}, expected {r.shape}")
+    if isinstance(view, bool) or not -len(gpu) <= int(view) < len(gpu):
+        raise ValueError(f"view must index one of the {len(gpu)} output(s), got {view!r}")
     origin = (tile.y0, tile.x0)
-    error = np.empty(tile.shape, np.float32)
-    partials = [compare.partial(g, r, tol=tol, origin=origin) for g, r in zip(gpu[:-1], references)]
-    partials.append(compare.partial(gpu[-1], references[-1], tol=tol, origin=origin, error=error))
-    return TileReport(partials=partials, error=error, reference=references[-1])
+    view = int(view) % len(gpu)
+    error = np.empty(tile.shape, np.float32)  # the viewed output's, filled as its partial is
+    partials = [compare.partial(g, r, tol=tol, origin=origin, error=error if k == view else None)
+                for k, (g, r) in enumerate(zip(gpu, references))]
+    return TileReport(partials=partials, error=error, reference=references[view])

@@ -24,10 +24,11 @@ Boundary rules:
   ``bitDepth``): :func:`_public` converts the keys of Filter Lab's own records here, once.
   Chains are user data and cross unchanged; partial metrics cross as opaque records that only
   Python reads.
-* Defaults (the comparison tolerance, the heatmap gain) and every message a user reads are
-  set in Python. Errors a user can act on (a bad chain, a corrupt image, a GPU that ran out
-  of memory) keep their messages; any other exception is a bug, and the page is told so in
-  plain words (:func:`_boundary`), with the details in the console.
+* Defaults (the comparison tolerance, the heatmap's colours and range rule, the
+  auto-contrast percentiles) and every message a user reads are set in Python. Errors a user
+  can act on (a bad chain, a corrupt image, a GPU that ran out of memory) keep their
+  messages; any other exception is a bug, and the page is told so in plain words
+  (:func:`_boundary`), with the details in the console.
 """
 
 from __future__ import annotations
@@ -48,7 +49,7 @@ import numpy as np
 import pyodide_js
 from pyodide.ffi import to_js
 
-from . import catalog, imageio, kernels, verify
+from . import catalog, display, imageio, kernels, script, verify
 from . import chain as chains
 from . import compare as _compare
 from .gpu import plan as planning
@@ -195,12 +196,16 @@ def ops() -> Any:
 
 @_boundary
 def defaults() -> Any:
-    """The defaults the page shows before the user changes them, and the heatmap's ramp."""
+    """The defaults the page shows before the user changes them, and the facts of the
+    heatmap's colour rule (:func:`filterlab.compare.error_colours`), which the page mirrors."""
     return _js(_public({
         "tolerance": _compare.DEFAULT_TOLERANCE,
-        "gain": _compare.DEFAULT_GAIN,
-        "gain_range": [_compare.MIN_GAIN, _compare.MAX_GAIN],
         "ramp": _compare.RAMP.tolist(),
+        "zero_colour": list(_compare.ZERO_COLOUR),
+        "invalid_colour": list(_compare.INVALID_COLOUR),
+        "error_floor": _compare.ERROR_FLOOR,
+        "nice_mantissas": list(_compare.NICE_MANTISSAS),
+        "percentiles": list(display.PERCENTILES),
     }))
 
 
@@ -214,6 +219,35 @@ def to_url(chain: str) -> str:
 def from_url(token: str) -> Any:
     """The chain a :func:`to_url` token holds, validated; ChainError if damaged."""
     return _js([step.as_dict() for step in chains.from_url(token)])
+
+
+@_boundary
+def chain_json(chain: str) -> str:
+    """A chain as the command line's ``--chain`` file: validated JSON, every parameter given."""
+    return chains.to_json(chain, indent=2)
+
+
+@_boundary
+def read_chain(text: str) -> Any:
+    """The chain a JSON file or pasted text holds, validated; ChainError if it is not one."""
+    return _js([step.as_dict() for step in chains.from_json(text)])
+
+
+@_boundary
+def python_script(chain: str) -> str:
+    """A standalone Python script that applies a chain to an image file
+    (:func:`filterlab.script.python_script`)."""
+    return script.python_script(chain)
+
+
+@_boundary
+def kernel_facts(kernel) -> Any:
+    """What the kernel editor shows about a kernel (:func:`filterlab.kernels.analyse`), and its
+    values as the editor writes them (``cells``, :func:`filterlab.kernels.value_text`)."""
+    values = kernels.validate(kernel.to_py() if hasattr(kernel, "to_py") else kernel)
+    facts = kernels.analyse(values)
+    facts["cells"] = [[kernels.value_text(v) for v in row] for row in values]
+    return _js(_public(facts))
 
 
 @_boundary
@@ -248,7 +282,9 @@ async def init(allowed: bool = True) -> Any:
 async def load(data) -> Any:
     """Decode an encoded file (a Uint8Array) and make it the current image.
 
-    Its samples stay at native depth, here and on the GPU. Returns the image facts and the
+    Its samples stay at native depth, here and on the GPU. Returns the image facts, the
+    original's histograms and auto-contrast stretch (``summary``,
+    :meth:`filterlab.display.Summary.as_dict`, with ``scale``, the native full scale) and the
     original for display: ``frame`` (an ImageBitmap drawn by the GPU) or ``display`` (RGBA8),
     with the upload's ``timings``.
     """
@@ -258,23 +294,56 @@ async def load(data) -> Any:
         raise MemoryError("The browser ran out of memory decoding this image; try a smaller one.") from None
     _state.native = decoded.native
     _state.job = None
-    out = {"info": _public(_info(decoded))}
+    h, w, _ = decoded.native.shape
+    bands = display.sample_rows(h, w)
+    sample = np.concatenate([imageio.to_float(decoded.native[y0:y1]) for y0, y1 in bands])
+    summary = display.summarise(sample, sampled=len(bands) > 1).as_dict()
+    summary["scale"] = float(imageio.SCALE[decoded.native.dtype])  # native units, for labels
+    out = {"info": _public(_info(decoded)), "summary": _public(summary)}
+    del sample
     if _state.engine is not None:
         _state.engine.load(decoded.native)
-        shown = await _state.engine.run([], present=True)
-        out.update(_shown(shown), timings=_public({"upload_ms": shown.timings["upload_ms"]}))
-    if "frame" not in out and "display" not in out:
-        out["display"] = _typed(_rgba8(decoded.native), js.Uint8ClampedArray)
+    out.update(await _show_original())
     return _js(out)
 
 
-def _rgba8(native: np.ndarray, rows: int = 256) -> np.ndarray:
-    """The display form of native samples (:func:`filterlab.imageio.to_rgba8`), converted a
+async def _show_original(stretch=display.IDENTITY) -> dict:
+    """The original for display: an ImageBitmap drawn by the GPU, or RGBA8; with the GPU, the
+    upload's ``timings`` too."""
+    out = {}
+    if _state.engine is not None:
+        result = await _state.engine.run([], present=True, stretch=stretch)
+        out = {**_shown(result), "timings": _public({"upload_ms": result.timings["upload_ms"]})}
+    if "frame" not in out and "display" not in out:
+        out["display"] = _typed(_rgba8(_state.native, stretch), js.Uint8ClampedArray)
+    return out
+
+
+@_boundary
+async def original(stretch=None) -> Any:
+    """The current image's original for display again, its colour stretched by `stretch`
+    (``[black, white]``, :mod:`filterlab.display`; none shows it as it is): ``frame`` or
+    ``display`` as :func:`load` returns them."""
+    _require_image()
+    return _js(await _show_original(_stretch(stretch)))
+
+
+def _stretch(stretch) -> tuple:
+    """A display stretch from the page (a JS array or None), checked."""
+    if stretch is None:
+        return display.IDENTITY
+    values = tuple(float(v) for v in (stretch.to_py() if hasattr(stretch, "to_py") else stretch))
+    display.uniforms(values)  # refuses anything but finite black < white
+    return values
+
+
+def _rgba8(native: np.ndarray, stretch=display.IDENTITY, rows: int = 256) -> np.ndarray:
+    """The display form of native samples (:func:`filterlab.display.to_rgba8`), converted a
     band of rows at a time so that no whole-image float copy is made."""
     h, w, _ = native.shape
     out = np.empty((h, w, 4), np.uint8)
     for y in range(0, h, rows):
-        out[y:y + rows] = imageio.to_rgba8(imageio.to_float(native[y:y + rows]))
+        out[y:y + rows] = display.to_rgba8(imageio.to_float(native[y:y + rows]), stretch)
     return out
 
 
@@ -300,13 +369,16 @@ async def _run_engine(steps, **options):
 
 
 @_boundary
-async def run(chain: str, pixels: bool = False, stages: bool = False, present: bool = True) -> Any:
+async def run(chain: str, pixels: bool = False, stages: bool = False, present: bool = True,
+              stretch=None) -> Any:
     """Run a chain (JSON text) on the current image on the GPU.
 
     Returns ``{run, width, height, channels, timings, adapter, events}``, plus ``frame`` (an
     ImageBitmap) or ``display`` (RGBA8) when presented, ``pixels`` (the final H×W×C result as a
     Float32Array) when asked, and ``stages`` (each enabled step's output) with ``stages``.
     Nothing is read back unless asked: a presented frame goes to the screen from the GPU.
+    ``stretch`` (``[black, white]``) stretches the presented colour for display only
+    (:mod:`filterlab.display`).
 
     A run that only presents on the canvas returns as soon as its work is submitted; its
     ``timings`` then say ``pending: true``, and the worker posts the complete timings when the
@@ -321,7 +393,8 @@ async def run(chain: str, pixels: bool = False, stages: bool = False, present: b
         event = {"event": "timings", "run": run_id, "timings": _public(timings)}
         js.self.postMessage(_js(event))
 
-    result = await _run_engine(steps, readback=pixels, stages=stages, present=present, timings=late)
+    result = await _run_engine(steps, readback=pixels, stages=stages, present=present, timings=late,
+                               stretch=_stretch(stretch))
     out = {
         "run": run_id, "width": w, "height": h, "channels": c,
         "timings": _public(result.timings),
@@ -341,35 +414,94 @@ def _drain_events() -> list[dict]:
     return events
 
 
+# Verifying every stage keeps each enabled step's output on the GPU beside the source's working
+# copy; beyond this many bytes, "auto" verifies the result alone.
+_STAGE_BYTES = 2 << 30
+
+
+def _stages_note(enabled: int, h: int, w: int) -> str:
+    """Why ``stages="auto"`` verifies the result alone ("" when it verifies every stage)."""
+    if enabled < 2:
+        return ""
+    needed = (enabled + 1) * h * w * planning.WORKING_BYTES
+    if needed <= _STAGE_BYTES:
+        return ""
+    return (f"Each step's own check is off for this image: keeping all {enabled} steps' "
+            f"results on the GPU would take {needed / 2**30:.1f} GiB (the limit is "
+            f"{_STAGE_BYTES / 2**30:.0f} GiB). The final result is still checked.")
+
+
 @_boundary
-async def verify_start(chain: str, stages: bool = False, workers: int = 1) -> Any:
+async def verify_start(chain: str, stages=False, workers: int = 1, view=None,
+                       summary: bool = False, contrast: bool = False, shown=None) -> Any:
     """Start verifying a chain on the current image: run it on the GPU once more, keeping
     every output there, and cut the image into tiles for `workers` reference workers.
 
-    Returns ``{job, tiles, width, height, channels, outputs, gpu}``: ``tiles`` are
+    `stages` is True (compare every enabled step's output), False (the result only) or
+    ``"auto"`` (every step's when there are several and keeping them all fits in
+    :data:`_STAGE_BYTES`). `view` is the enabled step whose output the page shows (an index;
+    None or the last one: the result); it needs every stage. With `summary`, the viewed
+    output's histograms and auto-contrast stretch are computed from the GPU's output; with
+    `contrast` as well, that stretch is returned for the tiles' previews and, when the
+    result is viewed and `shown` (the stretch on screen) differs, the result is presented
+    again with it.
+
+    Returns ``{job, tiles, width, height, channels, outputs, gpu, stages, stagesNote, view}``
+    and, as asked, ``summary``, ``stretch`` and ``frame`` or ``display``. ``tiles`` are
     ``[y0, y1, x0, x1, first]`` in verification order (the first verdict's tiles first),
-    ``outputs`` how many outputs each tile compares (every enabled step with `stages`, else 1),
+    ``outputs`` how many outputs each tile compares (every enabled step with stages, else 1),
     ``gpu`` whether GPU outputs come with the tiles (without a GPU, the pool computes the
     reference alone).
     """
     steps = chains.validate(chain)
     native = _require_image()
     h, w, c = native.shape
-    gpu = _state.engine is not None
+    engine = _state.engine
     enabled = sum(step.enabled for step in steps)
-    if gpu and (stages or not _state.engine.keep_last(steps)):
-        await _run_engine(steps, present=False, keep="stages" if stages else "result")
+    note = ""
+    if stages == "auto":  # without a GPU there are no steps' outputs to compare
+        note = _stages_note(enabled, h, w)
+        stages = enabled > 1 and not note and engine is not None
+    stages = bool(stages)
+    view = None if view is None or not stages or not 0 <= int(view) < enabled - 1 else int(view)
+    keep = "stages" if stages else "result"
+    out = {}
+    if engine is not None:
+        if not engine.keep_last(steps, stages=stages):
+            await _run_engine(steps, present=False, keep=keep)
+        if summary:
+            buffers, bands = engine.kept
+            viewed = ([buffers[-1 if view is None else view]], bands)
+            found = await _summarise_output(viewed, h, w, c)
+            out["summary"] = _public(found.as_dict())
+            if contrast:
+                out["stretch"] = list(found.stretch)
+                if view is None and _stretch(shown) != found.stretch:
+                    out.update(_shown(await _run_engine(steps, present=True, keep=keep,
+                                                        stretch=found.stretch)))
     # The first verdict's tiles along the edges are only as deep as the border rules reach.
     tiles = verify.tiles(h, w, size=verify.tile_size(h, w, max(1, int(workers))),
                          edge=verify.edge_depth(steps))
     _state.job = {"id": _state.next_job, "steps": steps, "tiles": tiles,
-                  "runs": _state.engine.runs if gpu else 0}
+                  "runs": engine.runs if engine else 0}
     _state.next_job += 1
     return _js({
-        "job": _state.job["id"], "width": w, "height": h, "channels": c, "gpu": gpu,
-        "outputs": enabled if stages else 1, "stages": bool(stages),
+        **out, "job": _state.job["id"], "width": w, "height": h, "channels": c,
+        "gpu": engine is not None, "outputs": enabled if stages else 1, "stages": stages,
+        "stagesNote": note, "view": view,
         "tiles": [[t.y0, t.y1, t.x0, t.x1, t.first] for t in tiles],
     })
+
+
+async def _summarise_output(outputs, h: int, w: int, c: int) -> display.Summary:
+    """The summary of a GPU output (``(buffers, bands)`` with one buffer), from the rows
+    :func:`filterlab.display.sample_rows` picks."""
+    bands = display.sample_rows(h, w)
+    regions = [(y0, y1, 0, w) for y0, y1 in bands]
+    read = await _state.engine.read_regions(regions, outputs=outputs)
+    sample = np.concatenate([_received(values, (y1 - y0, w, c))
+                             for (y0, y1), [values] in zip(bands, read)])
+    return display.summarise(sample, sampled=len(bands) > 1)
 
 
 @_boundary
@@ -555,15 +687,20 @@ def reference_load(data, image: int) -> Any:
 
 @_boundary
 def check_tile(chain: str, image: int, tile, gpu, tol: float = _compare.DEFAULT_TOLERANCE,
-               stages: bool = False, pixels: bool = False) -> Any:
+               stages: bool = False, pixels: bool = False, view=None, stretch=None) -> Any:
     """Compute the reference for one tile of image `image` and compare it with the GPU's
     outputs for it.
 
     `tile` is ``[y0, y1, x0, x1, first]``; `gpu` holds the GPU's outputs for the tile
-    (:func:`verify_read`; empty without a GPU). Returns ``{partials, error, preview, ms}``:
-    partial metrics per output (opaque records for :func:`combine`), the final output's error
-    map (float32 h×w, max |Δ| over channels), the reference's display tile (RGBA8), the
-    compute time, and with `pixels` the reference tile itself (float32 h×w×C).
+    (:func:`verify_read`; empty without a GPU). `view` is the compared output the page shows
+    (an index; None: the last), `stretch` its display stretch (``[black, white]``,
+    :mod:`filterlab.display`).
+
+    Returns ``{partials, error, preview, referenceMs, ms}``: partial metrics per output
+    (opaque records for :func:`combine`), the viewed output's error map (float32 h×w, max |Δ|
+    over channels), the reference's display tile (RGBA8) of it, the time the reference took
+    and the whole call's; ``gpuPreview``, the GPU's display tile of the viewed output, when
+    that is not the last; and with `pixels` the reference tile itself (float32 h×w×C).
     """
     t0 = time.perf_counter()
     native = _require_image()
@@ -578,19 +715,23 @@ def check_tile(chain: str, image: int, tile, gpu, tol: float = _compare.DEFAULT_
     block = _gather(native, rows, cols)
     shape = (area.y1 - area.y0, area.x1 - area.x0, channels)
     outputs = [_received(array, shape) for array in gpu]
-    out: dict = {}
+    shown = _stretch(stretch)
+    t_reference = time.perf_counter()
+    references = verify.reference_tile(steps, area, height, width, block, rows, cols,
+                                       stages=bool(stages and outputs))
+    reference_ms = (time.perf_counter() - t_reference) * 1e3
+    view = -1 if view is None or not outputs else int(view)
+    out: dict = {"partials": []}
     if outputs:
-        report = verify.check_tile(steps, area, height, width, block, rows, cols, outputs,
-                                   tol=tol, stages=stages)
-        reference = report.reference
+        report = verify.compare_tile(area, references, outputs, tol=tol, view=view)
         out["partials"] = [dataclasses.asdict(p) for p in report.partials]
         out["error"] = _typed(report.error)
-    else:
-        reference = verify.reference_tile(steps, area, height, width, block, rows, cols)[-1]
-        out["partials"] = []
-    out["preview"] = _typed(imageio.to_rgba8(reference), js.Uint8ClampedArray)
+        if view not in (-1, len(outputs) - 1):
+            out["gpuPreview"] = _typed(display.to_rgba8(outputs[view], shown), js.Uint8ClampedArray)
+    out["preview"] = _typed(display.to_rgba8(references[view], shown), js.Uint8ClampedArray)
     if pixels:
-        out["pixels"] = _typed(reference)
+        out["pixels"] = _typed(references[-1])
+    out["referenceMs"] = reference_ms
     out["ms"] = (time.perf_counter() - t0) * 1e3
     return _js(out)
 
@@ -605,6 +746,57 @@ def reference_debug(action: str) -> Any:
 
 
 @_boundary
+async def inspect_pixel(chain: str, x: int, y: int, stage=None) -> Any:
+    """The values at one pixel of the current image, for the page's pixel inspector.
+
+    `stage` is an enabled step's index (None: the chain's result). The GPU's value is read
+    from the output the last run left on the GPU; this never runs the chain, so it cannot
+    disturb a verification in progress. The reference's value is
+    :func:`filterlab.verify.reference_tile` of the 1×1 tile, exact and cheap.
+
+    Returns ``{x, y, stage, scale, original, gpu, cpu, delta}``: ``scale`` is the native
+    full scale (255, 65535, or 1 for float images); ``original``, ``gpu``, ``cpu`` and
+    ``delta`` (``|gpu - cpu|``) each ``{native, float}``: per channel, the value in native
+    units (value × scale) and as a working float. ``gpu`` and ``delta`` are None without a
+    GPU, or while the GPU holds no output of this chain (and stage) to read.
+    """
+    steps = _steps(chain)
+    native = _require_image()
+    h, w, c = native.shape
+    x, y = int(x), int(y)
+    if not (0 <= x < w and 0 <= y < h):
+        raise UserError(f"({x}, {y}) is outside the {w}×{h} image.")
+    enabled = sum(step.enabled for step in steps)
+    stage = None if stage is None or not 0 <= int(stage) < enabled - 1 else int(stage)
+    tile = verify.Tile(y, y + 1, x, x + 1)
+    rows, cols = verify.source_region(steps, tile, h, w)
+    references = verify.reference_tile(steps, tile, h, w, _gather(native, rows, cols), rows, cols,
+                                       stages=stage is not None)
+    cpu = references[-1 if stage is None else stage].reshape(c).astype(np.float64)
+    gpu = None
+    engine = _state.engine
+    outputs = engine.outputs(steps, stages=stage is not None) if engine is not None else None
+    if outputs is not None:
+        buffers, bands = outputs
+        viewed = ([buffers[-1 if stage is None else stage]], bands)
+        [[values]] = await engine.read_regions([(y, y + 1, x, x + 1)], outputs=viewed)
+        gpu = _received(values, (c,)).astype(np.float64)
+    scale = float(imageio.SCALE[native.dtype])
+    source = native[y, x].astype(np.float64)
+    working = imageio.to_float(native[y:y + 1, x:x + 1]).reshape(c).astype(np.float64)
+
+    def pair(values):
+        return None if values is None else {"native": (values * scale).tolist(), "float": values.tolist()}
+
+    return _js({
+        "x": x, "y": y, "stage": stage, "scale": scale,
+        "original": {"native": source.tolist(), "float": working.tolist()},
+        "gpu": pair(gpu), "cpu": pair(cpu),
+        "delta": None if gpu is None else pair(np.abs(gpu - cpu)),
+    })
+
+
+@_boundary
 def stats() -> Any:
     """A reference worker's counters: tiles checked, and its wasm memory in bytes (its peak,
     since wasm memory never shrinks)."""
@@ -613,8 +805,10 @@ def stats() -> Any:
 
 #: The methods each kind of worker serves, by the names the page calls them.
 GPU_METHODS = {"ops": ops, "defaults": defaults, "to_url": to_url, "from_url": from_url,
-               "init": init, "load": load, "run": run, "verify_start": verify_start,
-               "verify_read": verify_read, "combine": combine, "export": export, "encode": encode,
-               "debug": debug}
+               "init": init, "load": load, "original": original, "run": run,
+               "verify_start": verify_start, "verify_read": verify_read, "combine": combine,
+               "inspect": inspect_pixel, "export": export, "encode": encode, "debug": debug,
+               "chain_json": chain_json, "read_chain": read_chain, "python_script": python_script,
+               "kernel_facts": kernel_facts}
 REFERENCE_METHODS = {"load": reference_load, "check_tile": check_tile, "stats": stats,
                      "debug": reference_debug}

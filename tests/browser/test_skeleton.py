@@ -91,6 +91,8 @@ def test_without_webgpu_the_page_says_so_and_still_shows_the_cpu_result(open_app
     assert status.get_attribute("data-gpu") == "unavailable"
     assert "WebGPU is not available" in page.get_by_test_id("gpu-adapter").text_content()
     assert "CPU" in status.inner_text()
+    device = page.get_by_test_id("phase-device").get_attribute("class").split()
+    assert "failed" in device and "done" not in device  # no ✓ without an adapter
     source = random_image(16, 16, 1, seed=3)
     path = tmp_path / "gray.png"
     path.write_bytes(png_bytes(source))

@@ -79,7 +79,9 @@ def scipy_derivative(operator, axis):
 
 
 def _convolve(plane, p):
-    return ndi.convolve(plane.astype(np.float64), np.array(p["kernel"]), mode=p["mode"], cval=p["cval"])
+    convolved = ndi.convolve(plane.astype(np.float64), np.array(p["kernel"]) / p["divisor"],
+                             mode=p["mode"], cval=p["cval"])
+    return convolved + p["offset"]
 
 
 def _gaussian_blur(plane, p):

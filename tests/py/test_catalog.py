@@ -98,6 +98,45 @@ def test_describe_is_json_ready_and_complete():
             assert described_param["choices"] == list(param.choices)
     kernel = described[0]["params"][0]
     assert kernel["presets"] == catalog.KERNEL_PRESETS
+    assert kernel["sizes"] == list(range(1, kernels.MAX_SIZE + 1, 2))
+    assert kernel["limit"] == kernels.MAX_VALUE
+    for name, preset in catalog.KERNEL_PRESETS.items():
+        assert kernel["cells"][name] == [[kernels.value_text(v) for v in row] for row in preset]
+    assert kernel["cells"]["box_blur"] == [["1/9"] * 3] * 3
+
+
+@pytest.mark.parametrize("name", OPS)
+def test_the_border_value_applies_only_to_the_constant_border(name):
+    op = catalog.OPS[name]
+    cval = op.param("cval")
+    assert [mode for mode in borders.MODES if cval.applies({"mode": mode})] == ["constant"]
+    assert next(p for p in op.describe()["params"] if p["name"] == "cval")["when"] == {
+        "mode": ["constant"]}
+    for param in op.params:
+        if param.name != "cval":
+            assert param.when == () and param.applies({})
+
+
+def test_convolve_divides_by_the_divisor_and_adds_the_offset():
+    image = np.random.default_rng(1).random((7, 6, 3), dtype=np.float32)
+    kernel = [[1.0, 2.0, 1.0], [2.0, 4.0, 2.0], [1.0, 2.0, 1.0]]
+    plain = reference.convolve(image, np.array(kernel) / 16)
+    out = reference.convolve(image, kernel, divisor=16.0, offset=0.25)
+    np.testing.assert_allclose(out, plain + 0.25, atol=1e-6)
+    divisor = catalog.OPS["convolve"].param("divisor")
+    assert (divisor.default, divisor.slider, divisor.min, divisor.max) == (
+        1.0, False, -kernels.MAX_VALUE, kernels.MAX_VALUE)
+
+
+@pytest.mark.parametrize("params, message", [
+    ({"divisor": 0}, "step 1 (convolve): divisor must not be 0"),
+    ({"kernel": [[1e6]], "divisor": 0.5},
+     "step 1 (convolve): kernel ÷ divisor must stay within ±1,000,000; dividing by 0.5 makes 2e+06"),
+])
+def test_the_divisor_is_checked_with_the_kernel(params, message):
+    with pytest.raises(chain.ChainError) as error:
+        chain.validate([{"op": "convolve", "params": params}])
+    assert str(error.value) == message
 
 
 def test_references_are_the_reference_module():

@@ -26,7 +26,8 @@ def test_known_values():
     assert (m.worst_x, m.worst_y) == (1, 1)
     d = m.as_dict()
     assert list(d) == ["max_abs_error", "worst_x", "worst_y", "mean_abs_error", "rmse", "psnr",
-                       "fraction_over_tolerance", "tolerance"]
+                       "fraction_over_tolerance", "tolerance", "fraction_pixels_over_tolerance"]
+    assert m.fraction_pixels_over_tolerance == 0.25
     assert type(d["worst_x"]) is int and type(d["worst_y"]) is int
     assert json.loads(json.dumps(d))["tolerance"] == 0.2
 
@@ -41,15 +42,20 @@ def test_shape_mismatch_and_bad_tol():
 def test_heatmap():
     a = np.zeros((2, 3, 4), np.float32)
     b = a.copy()
-    b[0, 1, 2] = 0.004  # largest channel difference counts
-    b[1, 2, 0] = 1.0
-    out = compare.heatmap(a, b, gain=100)
+    b[0, 1, 2] = 1.02e-6  # the largest channel difference counts
+    b[0, 1, 0] = 1e-8
+    b[1, 2, 0] = 1e-4
+    b[1, 1, 3] = 1e-9
+    out = compare.heatmap(a, b, limits=(1e-8, 1e-4))
     assert out.dtype == np.uint8 and out.shape == (2, 3, 4)
     assert (out[:, :, 3] == 255).all()
-    assert out[0, 0, :3].tolist() == compare.RAMP[0].tolist()
-    assert out[0, 1, :3].tolist() == compare.RAMP[102].tolist()  # 0.4 of full scale
+    assert out[0, 0, :3].tolist() == list(compare.ZERO_COLOUR)
+    assert out[0, 1, :3].tolist() == compare.RAMP[128].tolist()  # half way on the log scale
     assert out[1, 2, :3].tolist() == compare.RAMP[255].tolist()
+    assert out[1, 1, :3].tolist() == compare.RAMP[0].tolist()  # below the range: its bottom
     assert compare.heatmap(a[:, :, 0], b[:, :, 0]).shape == (2, 3, 4)
+    # The automatic range: from 1e-9 (the floor and the smallest difference) to 1e-4.
+    np.testing.assert_array_equal(compare.heatmap(a, b), compare.heatmap(a, b, limits=(1e-9, 1e-4)))
 
 
 def test_ramp_runs_dark_to_light():
@@ -59,15 +65,42 @@ def test_ramp_runs_dark_to_light():
     assert luma[0] < 5 and luma[-1] > 240
 
 
-@pytest.mark.parametrize("gain", [0.5, 1001, float("nan"), True, "10"])
-def test_heatmap_gain_range(gain):
-    with pytest.raises(ValueError, match="gain"):
-        compare.heatmap(np.zeros((2, 2)), np.zeros((2, 2)), gain=gain)
+def test_zero_and_invalid_colours_are_not_on_the_ramp():
+    ramp = {tuple(c) for c in compare.RAMP.tolist()}
+    assert compare.ZERO_COLOUR not in ramp and compare.INVALID_COLOUR not in ramp
+    assert compare.ZERO_COLOUR != compare.INVALID_COLOUR
 
 
-def test_heatmap_accepts_gain_limits():
-    compare.heatmap(np.zeros((1, 1)), np.ones((1, 1)), gain=1)
-    compare.heatmap(np.zeros((1, 1)), np.ones((1, 1)), gain=1000)
+@pytest.mark.parametrize("limits", [(0, 1), (1e-3, 1e-3), (1e-3, 1e-6), (float("nan"), 1), (-1, 1)])
+def test_heatmap_limits_are_checked(limits):
+    with pytest.raises(ValueError, match="lo"):
+        compare.heatmap(np.zeros((2, 2)), np.zeros((2, 2)), limits=limits)
+
+
+@pytest.mark.parametrize("values, expected", [
+    ([0.0, 1.5e-8, 3e-6, np.nan], (1e-8, 5e-6)),
+    ([2e-7, 2e-7], (2e-7, 5e-7)),  # one value: widened to the next step
+    ([1e-6], (1e-6, 2e-6)),
+    ([1e-12, 4e-7], (1e-9, 5e-7)),  # the floor
+    ([1e-12, 0.0], (1e-9, 1e-8)),  # all below the floor
+    ([0.0, np.inf, np.nan], (1e-9, 1e-8)),
+    ([0.3, 7.0], (0.2, 10.0)),
+])
+def test_error_range(values, expected):
+    assert compare.error_range(np.array(values)) == expected
+
+
+def test_error_range_steps_are_exact_decimals():
+    lo, hi = compare.error_range(np.array([2.9e-7, 4.1e-5]))
+    assert (lo, hi) == (2e-7, 5e-5) and repr(lo) == "2e-07" and repr(hi) == "5e-05"
+    assert compare.nice_steps(2e-7, 5e-5) == [2e-7, 5e-7, 1e-6, 2e-6, 5e-6, 1e-5, 2e-5, 5e-5]
+
+
+def test_log_scale_levels_are_even_in_log():
+    lo, hi = 1e-9, 1e-3
+    values = lo * (hi / lo) ** (np.arange(256) / 255)  # the centre of each level
+    out = compare.error_colours(values[None, :], limits=(lo, hi))
+    np.testing.assert_array_equal(out[0, :, :3], compare.RAMP)
 
 
 # -- where the largest difference is ------------------------------------------------------------
@@ -138,7 +171,8 @@ def _random_tiling(rng, h, w):
 
 
 def assert_combined_equals(combined, whole):
-    for name in ("max_abs_error", "worst_x", "worst_y", "fraction_over_tolerance", "tolerance"):
+    for name in ("max_abs_error", "worst_x", "worst_y", "fraction_over_tolerance", "tolerance",
+                 "fraction_pixels_over_tolerance"):
         a, b = getattr(combined, name), getattr(whole, name)
         assert a == b or (math.isnan(a) and math.isnan(b)), name
     for name in ("mean_abs_error", "rmse", "psnr"):
@@ -189,6 +223,7 @@ def test_partial_known_values():
     assert (p.max_abs_error, p.worst_x, p.worst_y) == (0.5, 102, 11)
     assert p.sum_abs_error == 0.875 and p.sum_squared_error == 0.25 + 0.0625 + 0.015625
     assert (p.over_tolerance, p.samples, p.tolerance) == (2, 12, 0.2)
+    assert (p.pixels_over_tolerance, p.pixels) == (1, 6)  # two samples over, in one pixel
     assert compare.Partial(**json.loads(json.dumps(p.as_dict()))) == p
 
 
@@ -208,22 +243,26 @@ def test_row_blocks_change_nothing(monkeypatch, rng):
     b[30, 5, 3] = 0.9  # in a later block
     b[9, 1, 0] = a[9, 1, 0] + (b[30, 5, 3] - a[30, 5, 3])
     whole = compare.metrics(a, b)
-    picture = compare.heatmap(a, b, gain=300)
+    picture = compare.heatmap(a, b)
+    error = np.abs(a.astype(np.float64) - b).max(axis=2)
+    limits = compare.error_range(error)
     for samples in (1, 44, 45, 100):  # one row is 44 samples
         monkeypatch.setattr(compare, "_BLOCK_SAMPLES", samples)
         assert_combined_equals(compare.metrics(a, b), whole)
-        np.testing.assert_array_equal(compare.heatmap(a, b, gain=300), picture)
-        error = np.abs(a.astype(np.float64) - b).max(axis=2)
-        np.testing.assert_array_equal(compare.error_heatmap(error, gain=300), picture)
+        np.testing.assert_array_equal(compare.heatmap(a, b), picture)
+        assert compare.error_range(error) == limits
+        np.testing.assert_array_equal(compare.error_colours(error), picture)
 
 
-def test_error_heatmap():
-    error = np.array([[0.0, 0.005, 0.01, np.nan, np.inf]])
-    out = compare.error_heatmap(error, gain=100)
-    assert out.shape == (1, 5, 4) and out.dtype == np.uint8
-    assert out[0, :, :3].tolist() == compare.RAMP[[0, 128, 255, 255, 255]].tolist()
+def test_error_colours():
+    error = np.array([[0.0, 1e-7, 1e-5, 1e-3, np.nan, np.inf, -np.inf, -0.0]])
+    out = compare.error_colours(error, limits=(1e-7, 1e-3))
+    assert out.shape == (1, 8, 4) and out.dtype == np.uint8
+    zero, invalid = list(compare.ZERO_COLOUR), list(compare.INVALID_COLOUR)
+    assert out[0, :, :3].tolist() == [zero, *compare.RAMP[[0, 128, 255]].tolist(),
+                                      invalid, invalid, invalid, zero]
     assert (out[:, :, 3] == 255).all()
     with pytest.raises(ValueError, match="H×W"):
-        compare.error_heatmap(np.zeros((2, 2, 1)))
-    with pytest.raises(ValueError, match="gain"):
-        compare.error_heatmap(np.zeros((2, 2)), gain=0)
+        compare.error_colours(np.zeros((2, 2, 1)))
+    with pytest.raises(ValueError, match="lo"):
+        compare.error_colours(np.zeros((2, 2)), limits=(1, 0.5))

@@ -6,7 +6,7 @@ import importlib
 import pytest
 
 MODULES = ["_checks", "borders", "kernels", "imageio", "_tiles", "reference", "catalog", "chain", "compare",
-           "verify", "cli", "gpu.shaders", "gpu.plan"]
+           "verify", "cli", "display", "gpu.shaders", "gpu.plan"]
 
 
 @pytest.mark.parametrize("name", MODULES)

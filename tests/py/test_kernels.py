@@ -171,3 +171,36 @@ def test_separate_tolerance_and_zero():
     assert kernels.separate(kernel) is None  # the default is SEPARABLE_TOL, 1e-12
     column, row = kernels.separate(np.zeros((3, 3)))
     assert not column.any() and not row.any()
+
+
+@pytest.mark.parametrize("size", [1, 3, 5, 9, 31])
+def test_analyse_agrees_with_separate_and_counts_the_rank(rng, size):
+    rank_one = np.outer(rng.normal(size=size), rng.normal(size=size))
+    facts = kernels.analyse(rank_one)
+    assert (facts["rank"], facts["separable"], facts["taps"]) == (1, True, size)
+    np.testing.assert_allclose(facts["singular_values"], np.linalg.svd(rank_one, compute_uv=False))
+    if size >= 3:
+        rank_two = rank_one + np.outer(rng.normal(size=size), rng.normal(size=size))
+        facts = kernels.analyse(rank_two)
+        assert (facts["rank"], facts["separable"], facts["taps"]) == (2, False, size * size)
+        assert kernels.separate(rank_two) is None
+    full = rng.normal(size=(size, size))
+    assert kernels.analyse(full)["rank"] == size
+    assert kernels.analyse(np.zeros((size, size)))["rank"] == 0
+
+
+def test_analyse_sums_the_weights():
+    assert kernels.analyse(kernels.SOBEL_X)["sum"] == 0.0
+    assert kernels.analyse([[1, 2, 1], [2, 4, 2], [1, 2, 1]])["sum"] == 16.0
+
+
+@pytest.mark.parametrize("value, text", [
+    (1 / 9, "1/9"), (-2 / 16, "-1/8"), (1 / 16, "1/16"), (0.25, "1/4"), (0.75, "3/4"), (0.5, "0.5"), (3.0, "3"), (-0.0, "0"),
+    (0.1, "0.1"), (1 / 3, "1/3"), (0.1 + 0.2, "0.30000000000000004"), (1e-7, "1e-07"),
+    (2 / 9999, "2/9999"), (1 / 10007, repr(1 / 10007)),
+])
+def test_value_text_is_exact(value, text):
+    assert kernels.value_text(value) == text
+    numerator, _, denominator = text.partition("/")
+    back = float(numerator) / float(denominator) if denominator else float(text)
+    assert back == value  # the text gives back the same float

@@ -33,6 +33,7 @@ def test_limits_table_matches_the_code():
         "kernel": f"{kernels.MAX_SIZE} × {kernels.MAX_SIZE}",
         "kernel values": f"±{kernels.MAX_VALUE:,.0f}",
         "chain link (`#chain=`)": f"{chain.MAX_URL_LENGTH} characters",
+        "kernel ÷ divisor": f"±{kernels.MAX_VALUE:,.0f}",
     }
 
 

@@ -388,7 +388,7 @@ def test_tiles_travel_as_dicts():
 # -- partial metrics ------------------------------------------------------------------------------
 
 
-def _check_all(native, steps, gpu, size, *, tol, stages):
+def _check_all(native, steps, gpu, size, *, tol, stages, view=-1):
     h, w, _ = native.shape
     reports = []
     for tile in verify.tiles(h, w, size=size):
@@ -396,12 +396,13 @@ def _check_all(native, steps, gpu, size, *, tol, stages):
         window = (slice(tile.y0, tile.y1), slice(tile.x0, tile.x1))
         reports.append((tile, verify.check_tile(
             steps, tile, h, w, native[np.ix_(rows, cols)], rows, cols,
-            [g[window] for g in gpu], tol=tol, stages=stages)))
+            [g[window] for g in gpu], tol=tol, stages=stages, view=view)))
     return reports
 
 
 def assert_metrics_equal(actual, expected):
-    exact = ("max_abs_error", "worst_x", "worst_y", "fraction_over_tolerance", "tolerance")
+    exact = ("max_abs_error", "worst_x", "worst_y", "fraction_over_tolerance", "tolerance",
+             "fraction_pixels_over_tolerance")
     for name in exact:
         a, e = getattr(actual, name), getattr(expected, name)
         assert a == e or (math.isnan(a) and math.isnan(e)), name
@@ -437,8 +438,26 @@ def test_partials_combine_to_the_whole_image_metrics(stages):
     np.testing.assert_array_equal(reference, references[-1])
     diff = np.abs(gpu[-1].astype(np.float64) - references[-1]).max(axis=2)
     np.testing.assert_array_equal(error, diff.astype(np.float32))
-    np.testing.assert_array_equal(compare.error_heatmap(diff),
+    np.testing.assert_array_equal(compare.error_colours(diff),
                                   compare.heatmap(gpu[-1], references[-1]))
+
+
+def test_the_error_map_and_reference_of_any_stage():
+    native = native_image((19, 23), 3, np.uint8)
+    steps = CHAINS["mixed"]
+    references = whole(native, steps, stages=True)
+    gpu = _gpu_like(references, 2)
+    for view in range(len(references)):
+        error = np.zeros((19, 23), np.float32)
+        reference = np.zeros_like(references[view])
+        for tile, report in _check_all(native, steps, gpu, 8, tol=1e-5, stages=True, view=view):
+            error[tile.y0 : tile.y1, tile.x0 : tile.x1] = report.error
+            reference[tile.y0 : tile.y1, tile.x0 : tile.x1] = report.reference
+        np.testing.assert_array_equal(reference, references[view])
+        diff = np.abs(gpu[view].astype(np.float64) - references[view]).max(axis=2)
+        np.testing.assert_array_equal(error, diff.astype(np.float32))
+    with pytest.raises(ValueError, match="view"):
+        _check_all(native, steps, gpu, 8, tol=1e-5, stages=True, view=len(references))
 
 
 def test_partials_with_nan():

@@ -38,6 +38,7 @@ import numpy as np
 from pyodide.ffi import create_proxy, to_js
 
 from ..chain import Step
+from ..display import IDENTITY
 from . import plan as planning
 from . import shaders
 from .device import GPUDevice, GPUError, buffer_usage, js_object
@@ -111,7 +112,8 @@ class Engine:
         self.pipelines = "auto"
         self.kept: tuple[list[str], list] | None = None  # (buffers, bands) readable by read_regions
         self.runs = 0  # counts runs, so that readers of kept outputs can tell they are current
-        self._last: tuple | None = None  # (steps, result buffer, bands) of the last run
+        # (steps, result buffer, bands, every enabled step's buffer or None) of the last run
+        self._last: tuple | None = None
         self._cval_rows: set[int] = set()
         self._prepared = False
         gpu.on_reset(self._forget_upload)
@@ -159,11 +161,13 @@ class Engine:
     # -- running ------------------------------------------------------------------------------
 
     async def run(self, steps: list[Step], *, readback: bool = False, stages: bool = False,
-                  present: bool = True, keep: str | None = None, timings=None) -> RunResult:
+                  present: bool = True, keep: str | None = None, timings=None,
+                  stretch: tuple = IDENTITY) -> RunResult:
         """Run `steps` on the loaded image.
 
         ``readback`` returns the result as H×W×C float32, ``stages`` the output of every
-        enabled step; ``present`` shows the result (on the canvas, or as 8-bit pixels);
+        enabled step; ``present`` shows the result (on the canvas, or as 8-bit pixels),
+        its colour stretched for display by ``stretch`` (:mod:`filterlab.display`);
         ``keep`` keeps outputs on the GPU for :meth:`read_regions`: ``"result"``, or
         ``"stages"`` for every enabled step's.
 
@@ -185,7 +189,7 @@ class Engine:
         plan = planning.plan_chain(steps, g, limits=self.gpu.limits, stages=stages,
                                    readback=readback, display=display, fuse=self.fuse,
                                    keep=keep == "stages", entries=self.entries,
-                                   banded=len(bands) > 1, options=self.options)
+                                   banded=len(bands) > 1, options=self.options, stretch=stretch)
         self.runs += 1
         self.kept = None
         self._last = None
@@ -202,7 +206,8 @@ class Engine:
                 encoder = device.createCommandEncoder()
                 self._encode(device, encoder, job)
                 if canvas:
-                    self.presenter.encode(device, encoder, self.resources, plan.result, g.width, g.height)
+                    self.presenter.encode(device, encoder, self.resources, plan.result, g.width,
+                                          g.height, stretch)
                 job.timings["submitted"] = time.perf_counter()
                 device.queue.submit(to_js([encoder.finish()]))
             finally:
@@ -215,9 +220,10 @@ class Engine:
                     self._uploaded = None
                     raise
             frame = self.presenter.frame() if canvas else None
+            every = plan.kept if keep == "stages" and plan.kept else None
             if keep:
-                self.kept = (plan.kept if keep == "stages" and plan.kept else [plan.result], bands)
-            self._last = (tuple(steps), plan.result, bands)
+                self.kept = (every or [plan.result], bands)
+            self._last = (tuple(steps), plan.result, bands, every)
         except BaseException:
             self._release(job)
             raise
@@ -250,31 +256,46 @@ class Engine:
             report(result.timings)
         return result
 
-    def keep_last(self, steps: list[Step]) -> bool:
+    def keep_last(self, steps: list[Step], *, stages: bool = False) -> bool:
         """Keep the result of the last run for :meth:`read_regions`, if it ran `steps` on the
-        current image: nothing has written its buffer since, so it need not run again."""
+        current image: nothing has written its buffer since, so it need not run again. With
+        `stages`, every enabled step's output, if that run kept them all."""
+        outputs = self.outputs(steps, stages=stages)
+        if outputs is not None:
+            self.kept = outputs
+        return outputs is not None
+
+    def outputs(self, steps: list[Step], *, stages: bool = False) -> tuple[list[str], list] | None:
+        """``(buffers, bands)`` holding the last run's result (or with `stages`, every
+        enabled step's output), for :meth:`read_regions`; None unless that run ran `steps`
+        on the current image (and kept every stage, for `stages`)."""
         if self._last is None or self._last[0] != tuple(steps) or self._uploaded is None:
-            return False
-        self.kept = ([self._last[1]], self._last[2])
-        return True
+            return None
+        _, result, bands, every = self._last
+        if stages:
+            return (every, bands) if every else None
+        return [result], bands
 
-    async def read_regions(self, regions: list[tuple[int, int, int, int]]) -> list[list]:
-        """Read rectangles ``(y0, y1, x0, x1)`` of the outputs the last ``keep`` run kept.
+    async def read_regions(self, regions: list[tuple[int, int, int, int]], *,
+                           outputs: tuple[list[str], list] | None = None) -> list[list]:
+        """Read rectangles ``(y0, y1, x0, x1)`` of the outputs the last ``keep`` run kept, or
+        of `outputs` (from :meth:`outputs`, or a selection of its buffers).
 
-        Every region of every kept output is packed tightly (H×W×C float32, see
-        ``pack.wgsl``) into one buffer, in one submit, and read back with one ``mapAsync``.
+        Every region of every output is packed tightly (H×W×C float32, see ``pack.wgsl``)
+        into one buffer, in one submit, and read back with one ``mapAsync``.
 
         Returns
         -------
         list of list of JS Float32Array
-            Per region, one array per kept output (every enabled step, or just the result),
-            each a fresh copy that JavaScript may transfer.
+            Per region, one array per output (every enabled step, or just the result), each
+            a fresh copy that JavaScript may transfer.
         """
-        if self.kept is None:
+        outputs = outputs or self.kept
+        if outputs is None:
             raise ValueError("There is no kept GPU result to read; run the chain again.")
-        buffers, bands = self.kept
+        buffers, bands = outputs
         device = await self.gpu.acquire()
-        if self.kept is None:  # the device was lost while acquiring
+        if self._last is None:  # the device was lost while acquiring
             raise ValueError("The GPU result was lost with the device; run the chain again.")
         res, g = self.resources, self.geometry
         info = shaders.info("pack")

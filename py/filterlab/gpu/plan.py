@@ -55,6 +55,7 @@ import numpy as np
 
 from .. import borders, kernels
 from ..catalog import OPS
+from ..display import IDENTITY, uniforms as stretch_uniforms
 from . import shaders
 
 __all__ = [
@@ -429,13 +430,13 @@ class StepPlan:
                            src=tmp, dst=dst, halo=y_radius, entry="along_y_rows",
                            constants={"RADIUS": y_radius}, weights=column, suffix=f"{suffix} y".strip())
 
-    def correlate(self, kernel, mode: str, cval: float) -> None:
+    def correlate(self, kernel, mode: str, cval: float, *, dst=None, tmp=None) -> None:
         """Correlate with a 2-D kernel: two 1-D passes when it is rank 1 (the reference's rule,
         :func:`filterlab.kernels.separate`), else one 2-D pass."""
         kernel = np.asarray(kernel, np.float64)
         split = kernels.separate(kernel)
         if split is not None:
-            self.separable(split[0], split[1], mode, cval)
+            self.separable(split[0], split[1], mode, cval, dst=dst, tmp=tmp)
             return
         radius = kernel.shape[0] // 2
         for entry in ("blocked", "tiled", "rows"):
@@ -446,7 +447,8 @@ class StepPlan:
             raise ValueError(f"a {kernel.shape[0]}×{kernel.shape[0]} kernel does not fit this "
                              "GPU's workgroup memory")
         self.neighbourhood("convolve", mode, cval, uniforms={"radius": radius}, entry=entry,
-                           constants=constants, weights=kernel.astype(np.float32).ravel(), halo=radius)
+                           constants=constants, weights=kernel.astype(np.float32).ravel(),
+                           halo=radius, dst=dst)
 
 
 _PLANS: dict[str, Callable[[StepPlan, dict], None]] = {}
@@ -507,8 +509,15 @@ def registered() -> set[str]:
 
 @plan("convolve")
 def _convolve(b: StepPlan, p: dict) -> None:
-    flipped = np.asarray(p["kernel"], np.float64)[::-1, ::-1]  # convolution = flipped correlation
-    b.correlate(flipped, p["mode"], p["cval"])
+    # convolution = flipped correlation; the divisor divides the weights, as in the reference
+    flipped = np.asarray(p["kernel"], np.float64)[::-1, ::-1] / p["divisor"]
+    if p["offset"] == 0.0:
+        b.correlate(flipped, p["mode"], p["cval"])
+        return
+    convolved = b.scratch()
+    b.correlate(flipped, p["mode"], p["cval"], dst=convolved, tmp=b.out)
+    b.add("offset", uniforms={"offset": p["offset"]}, inputs={"src": convolved},
+          output=("dst", b.out))
 
 
 @plan("gaussian_blur")
@@ -560,7 +569,7 @@ def _laplacian_of_gaussian(b: StepPlan, p: dict) -> None:
 def plan_chain(steps, geometry: Geometry, *, limits: dict, stages: bool = False,
                readback: bool = False, display: bool = False, fuse: bool = True,
                keep: bool = False, entries: dict | None = None, banded: bool = False,
-               options: dict | None = None) -> Plan:
+               options: dict | None = None, stretch: tuple = IDENTITY) -> Plan:
     """The passes that run the enabled `steps` on an uploaded image.
 
     Parameters
@@ -588,6 +597,8 @@ def plan_chain(steps, geometry: Geometry, *, limits: dict, stages: bool = False,
         The image runs in bands (:func:`bands`): no fusion that bands cannot stage.
     options : dict, optional
         Planning options (:data:`OPTIONS`), for benchmark variants.
+    stretch : (float, float), optional
+        The display stretch of the ``display`` pass (:func:`filterlab.display.uniforms`).
     """
     plan_ = Plan(geometry, limits, entries, banded=banded, options=options)
     current = plan_.buffer()
@@ -618,8 +629,8 @@ def plan_chain(steps, geometry: Geometry, *, limits: dict, stages: bool = False,
     if readback:
         plan_.readback = plan_.stages[-1] if plan_.stages else plan_.pack(plan_.result, "result")
     if display:
-        plan_.add("display", "display", inputs={"src": plan_.result}, output=("dst", "display"),
-                  bytes_per_pixel=4)
+        plan_.add("display", "display", uniforms=stretch_uniforms(stretch),
+                  inputs={"src": plan_.result}, output=("dst", "display"), bytes_per_pixel=4)
     return plan_
 
 

@@ -13,6 +13,7 @@ from __future__ import annotations
 import js
 from pyodide.ffi import JsException, to_js
 
+from ..display import IDENTITY, uniforms as stretch_uniforms
 from . import shaders
 from .device import GPUDevice, buffer_usage, js_object
 
@@ -78,8 +79,10 @@ class Presenter:
             }))
             self._configured_for = device
 
-    def encode(self, device, encoder, resources, src: str, width: int, height: int) -> None:
-        """Draw the working buffer ``src`` (a pooled buffer) on the canvas, in `encoder`."""
+    def encode(self, device, encoder, resources, src: str, width: int, height: int,
+               stretch: tuple = IDENTITY) -> None:
+        """Draw the working buffer ``src`` (a pooled buffer) on the canvas, in `encoder`, its
+        colour stretched for display by `stretch` (:func:`filterlab.display.uniforms`)."""
         fmt = js.navigator.gpu.getPreferredCanvasFormat()
         self._configure(device)
         if self._canvas.width != width or self._canvas.height != height:
@@ -88,7 +91,8 @@ class Presenter:
         info = shaders.info("present")
         pipeline = resources.render_pipeline("present", fmt)
         uniforms = resources.buffer("present_params", 256, buffer_usage("UNIFORM", "COPY_DST"))
-        device.queue.writeBuffer(uniforms, 0, to_js(info.pack({"width": width, "height": height})))
+        values = {"width": width, "height": height, **stretch_uniforms(stretch)}
+        device.queue.writeBuffer(uniforms, 0, to_js(info.pack(values)))
         group = resources.bind_group(("present", fmt), pipeline, [
             (info.bindings["params"], "present_params"), (info.bindings["src"], src)])
         target = self._context.getCurrentTexture().createView()

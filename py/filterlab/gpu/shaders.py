@@ -139,6 +139,7 @@ SHADERS: dict[str, Shader] = {
     "laplace": Shader(("border", "image"), {"main": (16, 16)}),
     "unsharp": Shader(("image",), {"main": (256,)}),
     "log": Shader(("image",), {"main": (256,)}),
+    "offset": Shader(("image",), {"main": (256,)}),
     "unpack": Shader(("packed",), {"main": (256,)}),
     "pack": Shader((), {"main": (256,)}),
     "display": Shader((), {"main": (256,)}),
