@@ -103,6 +103,10 @@ def test_a_gradient_and_the_correlation_after_it_match_the_reference_across_bord
             kernel = SHARPEN_5X5 if len(cases) % 2 else NON_SEPARABLE_5X5
             cases.append([{"op": "edges", "params": edges},
                           {"op": "convolve", "params": {"kernel": kernel, "mode": mode, "cval": 0.25}}])
+    # a correlation with a divisor and an offset: the fused pass, then the offset pass
+    embossing = next(e for e in catalog.OPS["convolve"].examples if e.get("offset"))
+    cases.append([{"op": "edges", "params": {"operator": "sobel", "mode": "nearest"}},
+                  {"op": "convolve", "params": {**embossing, "mode": "wrap"}}])
     for height, width in sizes:
         image = png_bytes(random_image(height, width, 4, seed=height))
         errors = app.evaluate(GRID_JS, [list(image), cases])
