@@ -1,8 +1,18 @@
 // Benchmark and accuracy-grid page. It drives the same workers as the app.
 //   ?mode=bench&size=4096&runs=20  GPU timings of the benchmark chain (timestamp queries);
-//        &chain=gauss8|box8|copy8|edges8 or JSON picks another chain, and
-//        &entries=separable.along_x:along_x_direct swaps a shader entry point (variants)
-//   ?mode=grid                      worst GPU-vs-reference error per operation
+//        &chain=gauss8,copy8 (comma-separated: benchmark, gauss8, box8, copy8, edges8, or one
+//        JSON chain) picks the chains, measured one after the other on the same image, and
+//        &entries=|separable=twopass|... lists variants, measured interleaved ("" = the
+//        default; items as debug('entries') takes them: shader.entry:other swaps an entry
+//        point, name=value sets a planning option, unfused keeps the unpack pass)
+//   ?mode=upload&size=4096&runs=7&methods=write|chunks:4|mapped|staging|bitmap
+//                                   each upload method on the same image, interleaved, with
+//                                   a read-back check that the GPU holds exactly the samples
+//   ?mode=scale&sizes=1024,2048,4096,8192&sigmas=1,3,8,16&entries=|separable=twopass
+//                                   8 Gaussian steps in one submit at each size and σ, and 8
+//                                   one-tap copies; per variant, interleaved
+//   ?mode=grid                      worst GPU-vs-reference error per operation (&entries=one
+//                                   variant for the whole grid)
 //   ?mode=present                   the presented GPU frame against the CPU reference, 8-bit
 //   ?mode=peers&size=4096&sigma=3   the Gaussian blur against other implementations, in this
 //                                   page (app/peers/, loaded only in this mode)
@@ -68,16 +78,66 @@ const median = (xs) => {
   return s.length ? s[Math.floor((s.length - 1) / 2)] : null;
 };
 
+// The chain step a pass belongs to: "1:gaussian_blur x (unpacking)" -> "1:gaussian_blur"; a
+// fused pass of two steps keeps both ("5:edges + 6:convolve"); passes of no step keep their label.
+const stepOf = (label) => label.match(/^\d+:\S+(?: \+ \d+:\S+)*/)?.[0] ?? label;
+const isStep = (label) => /^\d+:/.test(label);
+
+/** Medians of one variant's runs: whole chain, each pass (and its kernel), each step. */
+function summary(list) {
+  const passes = list[0].passes;
+  const steps = [...new Set(passes.map((p) => stepOf(p.label)))];
+  const stepMs = (timings, step) => timings.passes.filter((p) => stepOf(p.label) === step).reduce((a, p) => a + p.ms, 0);
+  const chained = steps.filter(isStep);
+  return {
+    gpu_ms_median: median(list.map((t) => t.gpuMs)),
+    passes_ms_median: Object.fromEntries(passes.map((p, i) => [p.label, median(list.map((t) => t.passes[i].ms))])),
+    kernels: Object.fromEntries(passes.map((p) => [p.label, p.kernel])),
+    steps_ms_median: Object.fromEntries(steps.map((step) => [step, median(list.map((t) => stepMs(t, step)))])),
+    // every step but the first, pooled: for chains of one step repeated (gauss8), the cost of
+    // a step that reads float32, where the first reads the upload
+    later_steps_ms_median: median(list.flatMap((t) => chained.slice(1).map((step) => stepMs(t, step)))),
+    total_ms_median: median(list.map((t) => t.totalMs)),
+  };
+}
+
+const setVariant = (session, v) => session.gpu.call("debug", { action: "entries", argument: v });
+const runChain = async (session, chain) => (await session.gpu.call("run", { chain, present: false })).timings;
+
+/** `runs` runs of `chain` per variant, interleaved so that GPU clock changes hit all alike. */
+async function interleaved(session, chain, variants, runs) {
+  const samples = variants.map(() => []);
+  for (let i = 0; i < runs; i++) {
+    for (const [k, v] of variants.entries()) {
+      await setVariant(session, v);
+      samples[k].push(await runChain(session, chain));
+    }
+  }
+  await setVariant(session, "");
+  return Object.fromEntries(variants.map((v, k) => [v || "default", summary(samples[k])]));
+}
+
+async function warmUp(session, chains, variants, ms) {
+  const until = performance.now() + ms;
+  do {
+    for (const chain of chains) {
+      for (const v of variants) {
+        await setVariant(session, v);
+        await runChain(session, chain);
+      }
+    }
+  } while (performance.now() < until);
+  await setVariant(session, "");
+}
+
 async function bench(session) {
-  const named = query.get("chain") ?? "benchmark";
-  const chain = STRESS_CHAINS[named] ?? JSON.parse(named);
-  const chainJson = JSON.stringify(chain);
+  const names = (query.get("chain") ?? "benchmark").split(/,(?=[a-z])/);
+  const chains = names.map((name) => STRESS_CHAINS[name] ?? JSON.parse(name));
   const size = Number(query.get("size") ?? 4096);
   const runs = Number(query.get("runs") ?? 20);
-  // Variants ("|"-separated entry-point swaps, "" = the engine's choice) are measured
-  // interleaved, after a warm-up, so GPU clock changes hit them alike.
   const variants = (query.get("entries") ?? "").split("|");
-  const setVariant = (v) => session.gpu.call("debug", { action: "entries", argument: v });
+  // Timings never include a stand-in pipeline: specialised ones compile while a run waits.
+  await session.gpu.call("debug", { action: "pipelines", argument: "specialised" });
   await log(`making a ${size}² RGBA test image`);
   const image = await testImage(size);
   await log("loading it in the GPU worker");
@@ -86,44 +146,93 @@ async function bench(session) {
     const loaded = await session.gpu.call("load", { data: image }); // a fresh load uploads afresh
     uploads.push(loaded.timings.uploadMs);
   }
-  const warmUntil = performance.now() + Number(query.get("warmup_ms") ?? 3000);
-  while (performance.now() < warmUntil) {
-    for (const v of variants) {
-      await setVariant(v);
-      await session.gpu.call("run", { chain: chainJson, present: false });
-    }
+  const jsons = chains.map((chain) => JSON.stringify(chain));
+  await warmUp(session, jsons, variants, Number(query.get("warmup_ms") ?? 3000));
+  const results = {};
+  for (const [i, name] of names.entries()) {
+    await log(`measuring ${name}`);
+    results[name] = { chain: chains[i], variants: await interleaved(session, jsons[i], variants, runs) };
   }
-  const samples = variants.map(() => []);
-  for (let i = 0; i < runs; i++) {
-    for (const [k, v] of variants.entries()) {
-      await setVariant(v);
-      samples[k].push((await session.gpu.call("run", { chain: chainJson, present: false })).timings);
-    }
-  }
-  await setVariant("");
   const readbacks = [];
   for (let i = 0; i < 5; i++) {
-    const r = await session.gpu.call("run", { chain: chainJson, pixels: true, present: false });
+    const r = await session.gpu.call("run", { chain: jsons[0], pixels: true, present: false });
     readbacks.push(r.timings.readbackMs);
   }
-  const summary = (list) => {
-    const labels = list[0].passes.map((p) => p.label);
-    return {
-      gpu_ms_median: median(list.map((s) => s.gpuMs)),
-      passes_ms_median: Object.fromEntries(labels.map((label, i) => [label, median(list.map((s) => s.passes[i].ms))])),
-      total_ms_median: median(list.map((s) => s.totalMs)),
-    };
-  };
   return {
     mode: "bench",
     size,
     runs,
-    chain,
-    clock: samples[0][0].gpuClock,
-    variants: Object.fromEntries(variants.map((v, k) => [v || "default", summary(samples[k])])),
+    clock: (await runChain(session, jsons[0])).gpuClock,
+    chains: results,
     upload_ms_median: median(uploads),
-    readback_ms_median: median(readbacks),
+    readback_ms_median: readbacks.length ? median(readbacks) : null,
   };
+}
+
+/** Each upload method on the same image, interleaved; the GPU's copy is read back and compared. */
+async function uploads(session) {
+  const size = Number(query.get("size") ?? 4096);
+  const runs = Number(query.get("runs") ?? 7);
+  const methods = (query.get("methods") ?? "write|chunks:1|chunks:4|chunks:16|mapped|staging|bitmap").split("|");
+  await log(`making a ${size}² RGBA test image`);
+  const image = await testImage(size);
+  const loads = [];
+  for (let i = 0; i < 3; i++) { // what the app does with a file: decode, upload, first frame
+    const t = performance.now();
+    await session.gpu.call("load", { data: image });
+    loads.push(performance.now() - t);
+  }
+  // cold: into new buffers, as for a new image; warm: into the buffers the last upload used
+  const samples = Object.fromEntries(methods.map((m) => [m, { cold: [], warm: [] }]));
+  const checks = {};
+  for (let i = -1; i < runs; i++) { // round -1 warms each method up
+    for (const m of methods) {
+      for (const kind of ["cold", "warm"]) {
+        const r = await session.gpu.call("debug", { action: kind === "cold" ? "upload-cold" : "upload", argument: m });
+        if (i >= 0) samples[m][kind].push(r.uploadMs);
+        checks[m] = { used: r.method, exact: (checks[m]?.exact ?? true) && r.exact };
+      }
+    }
+    await log(`upload round ${i + 1} of ${runs}`);
+  }
+  return {
+    mode: "upload",
+    size,
+    runs,
+    bytes: size * size * 4,
+    load_ms_median: median(loads),
+    methods: Object.fromEntries(methods.map((m) => [m, {
+      cold_ms_median: median(samples[m].cold), warm_ms_median: median(samples[m].warm),
+      cold_ms_min: Math.min(...samples[m].cold), warm_ms_min: Math.min(...samples[m].warm), ...checks[m] }])),
+  };
+}
+
+/** Sustained Gaussian blurs (8 steps in one submit) against σ and image size, and 8 one-tap
+ * copies at each size: the floor a pass of that size can reach. */
+async function scale(session) {
+  const sizes = (query.get("sizes") ?? "1024,2048,4096,8192").split(",").map(Number);
+  const sigmas = (query.get("sigmas") ?? "1,3,8,16").split(",").map(Number);
+  const runs = Number(query.get("runs") ?? 10);
+  const variants = (query.get("entries") ?? "|separable=twopass").split("|");
+  await session.gpu.call("debug", { action: "pipelines", argument: "specialised" });
+  const cases = [["copy", JSON.stringify(STRESS_CHAINS.copy8)], ...sigmas.map((sigma) =>
+    [sigma, JSON.stringify(repeat({ op: "gaussian_blur", params: { sigma } }))])];
+  const rows = [];
+  for (const size of sizes) {
+    await log(`scale: making and loading a ${size}² RGBA image`);
+    await session.gpu.call("load", { data: await testImage(size) });
+    await warmUp(session, cases.map(([, chain]) => chain), variants, 1000);
+    for (const [sigma, chain] of cases) {
+      const measured = await interleaved(session, chain, variants, runs);
+      for (const [variant, m] of Object.entries(measured)) {
+        const steps = Object.entries(m.steps_ms_median).filter(([step]) => isStep(step));
+        rows.push({ size, sigma, variant, first_step_ms: steps[0]?.[1] ?? null, later_steps_ms: m.later_steps_ms_median,
+          gpu_ms: m.gpu_ms_median, kernels: [...new Set(Object.values(m.kernels))] });
+      }
+      await log(`scale: ${size}² σ=${sigma} done`);
+    }
+  }
+  return { mode: "scale", runs, rows };
 }
 
 /** The accuracy grid's cases: every example of every catalog operation, in every border mode. */
@@ -171,6 +280,8 @@ async function encodePng(width, height, channels, pixels) {
 }
 
 async function grid(session) {
+  // one variant (as debug('entries') takes it) for the whole grid, e.g. separable=twopass
+  await setVariant(session, query.get("entries") ?? "");
   const sizes = [[1, 1], [13, 17], [48, 64], [67, 130]];
   const cases = gridCases(session.catalog);
   const worst = {};
@@ -189,7 +300,8 @@ async function grid(session) {
       await log(`grid ${h}×${w}×${session.image.info.channels} done`);
     }
   }
-  return { mode: "grid", cases: cases.length * sizes.length * 3, worst_max_abs_error: worst, worst_by_example: worstExample };
+  return { mode: "grid", entries: query.get("entries") ?? "", cases: cases.length * sizes.length * 3,
+    worst_max_abs_error: worst, worst_by_example: worstExample };
 }
 
 /** Draw the GPU worker's presented frame and compare it with the CPU reference's display. */
@@ -317,7 +429,7 @@ async function main() {
       await log(`adapter: ${JSON.stringify(gpu.adapter)}; present: ${gpu.present}`);
       if (!gpu.available) throw new Error(`no GPU: ${gpu.reason}`);
       const peers = async (s) => (await import("./peers/index.js")).peers(s, { log, testImage });
-      const modes = { grid, present: presentCheck, peers };
+      const modes = { grid, present: presentCheck, peers, upload: uploads, scale };
       result = await (modes[mode] ?? bench)(session);
     }
     result.adapter = gpu.adapter;

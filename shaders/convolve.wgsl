@@ -15,7 +15,9 @@ struct Params {
 @group(0) @binding(3) var<storage, read> weights: array<f32>;
 
 override WG_X: u32;
-override WG_Y: u32;
+override WG_Y: u32;    // tiled and rows only
+override TILE_W: u32;  // blocked only: its output tile, TILE_W × TILE_H = BLOCK × WG_X (lib/tile.wgsl)
+override TILE_H: u32;
 override RADIUS: u32;  // the kernel's radius: a constant, so loops unroll
 // A GENERAL pipeline serves every radius up to RADIUS, read from params.radius: it stands in
 // while the pipeline specialised for a new kernel size compiles in the background.
@@ -31,25 +33,32 @@ fn radius() -> u32 {
 // General K×K correlation, K = 2 * radius + 1 <= 31: dst(y, x) = sum w(j, i) src(y+j-r, x+i-r).
 // Convolution is correlation with the kernel flipped; the host flips it. Each WG_X × WG_Y
 // workgroup computes a WG_X × WG_Y output tile, with the kernel staged in workgroup memory.
-// Two entry points; the host picks one by radius:
-//   tiled  stages the whole (WG_X + 2r) × (WG_Y + 2r) input tile once, then every invocation
-//          sums its K² taps from workgroup memory: about one global read per pixel. For radii
-//          whose tile fits workgroup memory.
-//   rows   for larger kernels: for each kernel row j it stages the WG_Y input rows that row
-//          touches, WG_X + 2r wide, then sums that row's K taps. Global reads per output:
-//          K (WG_X + 2r) / WG_X instead of K².
+// Three entry points; the host picks one by radius:
+//   blocked  stages the whole (TILE_H + 2r) × (TILE_W + 2r) input window once (lib/window.wgsl),
+//            then each invocation sums BLOCK consecutive outputs of one row, reading each
+//            window pixel of a kernel row once for all of them (lib/block.wgsl): K (BLOCK +
+//            2r) / BLOCK workgroup reads per output instead of K². The tile is chosen per
+//            device and radius (filterlab.gpu.plan.tile_shape); outputs are written by whole
+//            rows. Dispatch (ceil(width / TILE_W), ceil(height / TILE_H)).
+//   tiled    stages the whole (WG_X + 2r) × (WG_Y + 2r) input tile once, then every invocation
+//            sums its K² taps from workgroup memory: about one global read per pixel. For radii
+//            whose tile fits workgroup memory.
+//   rows     for larger kernels: for each kernel row j it stages the WG_Y input rows that row
+//            touches, WG_X + 2r wide, then sums that row's K taps. Global reads per output:
+//            K (WG_X + 2r) / WG_X instead of K².
+//            Dispatch (ceil(width / WG_X), ceil(height / WG_Y)) for tiled and rows.
 // Borders: every staged coordinate goes through border_index, so edge tiles need no special
 // case; a constant border stages cval.
 // Alpha: written back from the source pixel (keep_alpha).
-// Dispatch: (ceil(width / WG_X), ceil(height / WG_Y)) workgroups, for either entry point.
 
-var<workgroup> kernel: array<f32, (2u * RADIUS + 1u) * (2u * RADIUS + 1u)>;
+var<workgroup> taps: array<f32, (2u * RADIUS + 1u) * (2u * RADIUS + 1u)>;
 var<workgroup> tile: array<vec4<f32>, (WG_X + 2u * RADIUS) * (WG_Y + 2u * RADIUS)>;
 var<workgroup> slab: array<vec4<f32>, (WG_X + 2u * RADIUS) * WG_Y>;
+var<workgroup> sums: array<vec4<f32>, (TILE_H + 2u * RADIUS) * (TILE_W + 2u * RADIUS + 1u)>;
 
 fn stage_kernel(first: u32, k: u32) {
   for (var t = first; t < k * k; t += WG_X * WG_Y) {
-    kernel[t] = weights[t];
+    taps[t] = weights[t];
   }
 }
 
@@ -79,7 +88,7 @@ fn tiled(@builtin(workgroup_id) wg: vec3<u32>, @builtin(local_invocation_id) lid
   for (var j = 0u; j < k; j++) {
     let base = (lid.y + j) * span_x + lid.x;
     for (var i = 0u; i < k; i++) {
-      acc += kernel[j * k + i] * tile[base + i];
+      acc += taps[j * k + i] * tile[base + i];
     }
   }
   store(i32(wg.x * WG_X + lid.x), i32(wg.y * WG_Y + lid.y), w, h, acc);
@@ -104,9 +113,19 @@ fn rows(@builtin(workgroup_id) wg: vec3<u32>, @builtin(local_invocation_id) lid:
     }
     workgroupBarrier();
     for (var i = 0; i < k; i++) {
-      acc += kernel[j * k + i] * slab[line + lid.x + u32(i)];
+      acc += taps[j * k + i] * slab[line + lid.x + u32(i)];
     }
     workgroupBarrier();
   }
   store(i32(wg.x * WG_X + lid.x), y, w, h, acc);
+}
+
+// blocked: the source through the border rule (lib/window.wgsl).
+fn window_pixel(x: i32, y: i32, w: i32, h: i32) -> vec4<f32> {
+  return border_load(x, y, w, h, params.mode, params.cval);
+}
+
+@compute @workgroup_size(WG_X)
+fn blocked(@builtin(workgroup_id) wg: vec3<u32>, @builtin(local_invocation_index) lid: u32) {
+  correlate_window(wg, lid, radius(), radius());
 }

@@ -17,14 +17,8 @@ struct Params {
 override WG_X: u32;
 override WG_Y: u32;
 
-const OUTPUT_MAGNITUDE: u32 = 0u;
-const OUTPUT_X: u32 = 1u;
-const OUTPUT_Y: u32 = 2u;
-
-// Gradient operators (Sobel, Scharr, Prewitt) in one fused pass. The x kernel is
-// taps ⊗ (-1, 0, 1): smoothing down the columns, central difference along the row; the y
-// kernel is its transpose. Both are correlations, unnormalised, as in scipy.ndimage.sobel, and
-// the pass writes gx, gy or hypot(gx, gy) without an intermediate buffer.
+// Gradient operators (Sobel, Scharr, Prewitt) in one fused pass: gx, gy or hypot(gx, gy) as
+// lib/gradient.wgsl computes them, without an intermediate buffer.
 // Tiling: none; each invocation reads its 3×3 neighbourhood (8 loads) straight from global
 // memory, which neighbouring invocations share through the cache.
 // Borders: border_load, with cval outside a constant border (full 2-D semantics).
@@ -40,24 +34,6 @@ fn main(@builtin(global_invocation_id) gid: vec3<u32>) {
   if (x >= w || y >= h) {
     return;
   }
-  let m = params.mode;
-  let k = params.cval;
-  let s = params.taps;
-  let nw = border_load(x - 1, y - 1, w, h, m, k);
-  let n = border_load(x, y - 1, w, h, m, k);
-  let ne = border_load(x + 1, y - 1, w, h, m, k);
-  let west = border_load(x - 1, y, w, h, m, k);
-  let east = border_load(x + 1, y, w, h, m, k);
-  let sw = border_load(x - 1, y + 1, w, h, m, k);
-  let so = border_load(x, y + 1, w, h, m, k);
-  let se = border_load(x + 1, y + 1, w, h, m, k);
-  let gx = s.x * (ne - nw) + s.y * (east - west) + s.z * (se - sw);
-  let gy = s.x * (sw - nw) + s.y * (so - n) + s.z * (se - ne);
-  var result: vec4<f32>;
-  switch params.output {
-    case OUTPUT_X: { result = gx; }
-    case OUTPUT_Y: { result = gy; }
-    default: { result = sqrt(gx * gx + gy * gy); }  // OUTPUT_MAGNITUDE
-  }
-  dst[y * w + x] = keep_alpha(result, src[src_index(x, y, w)]);
+  let g = gradient(x, y, w, h, params.mode, params.cval, params.taps, params.output);
+  dst[y * w + x] = keep_alpha(g, src[src_index(x, y, w)]);
 }

@@ -16,7 +16,9 @@ struct Params {
 @group(0) @binding(4) var<storage, read> packed: array<u32>;
 
 override WG_X: u32;
-override WG_Y: u32;
+override WG_Y: u32;    // along_y only
+override TILE_W: u32;  // along_x_blocked only: its output tile, TILE_W × TILE_H = BLOCK × WG_X
+override TILE_H: u32;  // (lib/tile.wgsl)
 override RADIUS: u32;  // the kernel's radius: a constant, so loops unroll
 // A GENERAL pipeline serves every radius up to RADIUS, read from params.radius: it stands in
 // while the pipeline specialised for a new radius compiles in the background.
@@ -31,7 +33,7 @@ fn radius() -> u32 {
 
 // One 1-D correlation pass of a separable filter (Gaussian, box, any rank-1 kernel):
 // dst(p) = sum_t w(t) src(p + (t - r) e_axis), for t in 0..2r.
-// Three entry points; the host picks one and dispatches it:
+// Entry points; the host picks one and dispatches it:
 //   along_x         WG_X × 1 invocations stage their row segment plus an r-wide halo on each
 //                   side in workgroup memory, so each input pixel is read from global memory
 //                   about once. Dispatch (ceil(width / WG_X), height).
@@ -41,8 +43,17 @@ fn radius() -> u32 {
 //   along_y_direct  for larger radii: WG_X × 1 invocations read straight from global memory;
 //                   neighbours read neighbouring addresses of the same rows, so reads coalesce.
 //                   Dispatch (ceil(width / WG_X), height).
+//   along_y_rows    along_y_direct with register blocking (lib/block.wgsl): each invocation
+//                   makes BLOCK consecutive outputs of its column from the BLOCK + 2r source
+//                   rows they read, each read once, so a source pixel is read (BLOCK + 2r) /
+//                   BLOCK times instead of 2r + 1; no workgroup tile, so any radius fits.
+//                   Dispatch (ceil(width / WG_X), ceil(height / BLOCK)).
 //   along_x_direct  the same for rows, leaving reuse to the cache; for comparison with
 //                   along_x on a given GPU (the benchmark page can select it).
+//   along_x_blocked along_x with register blocking, for large radii: TILE_H rows of TILE_W +
+//                   2r pixels staged (lib/window.wgsl), each invocation summing BLOCK
+//                   consecutive outputs of a row from BLOCK + 2r reads of workgroup memory
+//                   instead of 2r + 1 each. Dispatch (ceil(width / TILE_W), ceil(height / TILE_H)).
 //   along_x_packed  along_x reading the uploaded 8-bit, 16-bit or float image (`packed`)
 //                   instead of a working buffer: the first pass of a chain unpacks as it
 //                   stages, which saves the unpack pass and its full-size write and read.
@@ -55,6 +66,7 @@ fn radius() -> u32 {
 var<workgroup> taps: array<f32, 2u * RADIUS + 1u>;
 var<workgroup> row: array<vec4<f32>, WG_X + 2u * RADIUS>;
 var<workgroup> tile: array<vec4<f32>, (WG_Y + 2u * RADIUS) * WG_X>;
+var<workgroup> sums: array<vec4<f32>, TILE_H * (TILE_W + 2u * RADIUS + 1u)>;
 
 fn stage_taps(first: u32, stride: u32) {
   for (var t = first; t <= 2u * radius(); t += stride) {
@@ -159,4 +171,33 @@ fn along_y_direct(@builtin(workgroup_id) wg: vec3<u32>, @builtin(local_invocatio
 @compute @workgroup_size(WG_X)
 fn along_x_direct(@builtin(workgroup_id) wg: vec3<u32>, @builtin(local_invocation_id) lid: vec3<u32>) {
   direct(wg, lid, vec2<i32>(1, 0));
+}
+
+@compute @workgroup_size(WG_X)
+fn along_y_rows(@builtin(workgroup_id) wg: vec3<u32>, @builtin(local_invocation_id) lid: vec3<u32>) {
+  let w = i32(params.width);
+  let h = i32(params.height);
+  let r = radius();
+  let x = i32(wg.x * WG_X + lid.x);
+  let y0 = i32(wg.y * BLOCK);
+  stage_taps(lid.x, WG_X);
+  workgroupBarrier();
+  var acc: array<vec3<f32>, BLOCK>;
+  for (var t = 0u; t < BLOCK + 2u * r; t++) {
+    let p = border_load(x, y0 - i32(r) + i32(t), w, h, params.mode, params.cval);
+    accumulate(&acc, p.rgb, t, r, 0u);
+  }
+  for (var j = 0u; j < BLOCK; j++) {
+    store(x, y0 + i32(j), w, h, vec4<f32>(acc[j], 0.0));
+  }
+}
+
+// along_x_blocked: the source through the border rule (lib/window.wgsl).
+fn window_pixel(x: i32, y: i32, w: i32, h: i32) -> vec4<f32> {
+  return border_load(x, y, w, h, params.mode, params.cval);
+}
+
+@compute @workgroup_size(WG_X)
+fn along_x_blocked(@builtin(workgroup_id) wg: vec3<u32>, @builtin(local_invocation_index) lid: u32) {
+  correlate_window(wg, lid, radius(), 0u);
 }

@@ -55,7 +55,7 @@ from . import compare as _compare
 from .gpu import plan as planning
 from .gpu import shaders
 from .gpu.device import GPUDevice, GPUError, GPUUnavailableError
-from .gpu.engine import Engine
+from .gpu.engine import DEFAULT_UPLOAD, Engine, check_upload
 
 _NO_IMAGE = "No image is loaded yet: open or drop an image first."
 _SHADER_DIR = "/home/pyodide/shaders"
@@ -581,15 +581,20 @@ def encode(pixels, bits: int = 8) -> Any:
 
 
 @_boundary
-def debug(action: str, argument: str = "") -> Any:
-    """Test and diagnostics hooks: ``stats``, ``destroy-device``, ``band-rows``, ``entries``
-    and ``pipelines``.
+async def debug(action: str, argument: str = "") -> Any:
+    """Test and diagnostics hooks: ``stats``, ``destroy-device``, ``band-rows``, ``entries``,
+    ``upload``, ``upload-cold`` and ``pipelines``.
 
     ``band-rows`` forces the engine to process images in bands of that many rows (empty
     restores automatic banding), so tests can check banded results against unbanded ones.
     ``entries`` takes ``"shader.entry:other,..."`` and makes the engine use entry point
     ``other`` wherever it would use ``shader.entry`` (benchmarking variants); the item
-    ``unfused`` keeps the separate unpack pass. ``pipelines`` is ``auto``, ``general`` or
+    ``unfused`` keeps the separate unpack pass, and ``name=value`` items set planning options
+    (``filterlab.gpu.plan.OPTIONS``, e.g. ``separable=twopass``), except ``upload=method``,
+    which sets how images are uploaded (``filterlab.gpu.engine.UPLOAD_METHODS``). ``upload``
+    uploads the current image again by the method given (by default the engine's), and returns
+    its time and whether the GPU then holds exactly the decoded bytes; ``upload-cold`` does so
+    into new buffers, as for a new image. ``pipelines`` is ``auto``, ``general`` or
     ``specialised``: which pipelines serve a pass with a kernel radius. ``fatal`` kills this
     worker's Python on purpose, to test that the page recovers.
     """
@@ -625,10 +630,25 @@ def debug(action: str, argument: str = "") -> Any:
         return _js(_public({"band_rows": engine.band_rows}))
     if action == "entries":
         items = [item for item in argument.split(",") if item]
+        options = dict(item.split("=", 1) for item in items if "=" in item)
+        upload = options.pop("upload", DEFAULT_UPLOAD)
+        try:
+            planning.check_options(options)
+            check_upload(upload)
+        except ValueError as exc:
+            raise UserError(str(exc)) from None
         engine.fuse = "unfused" not in items
-        pairs = [item.split(":") for item in items if item != "unfused"]
+        pairs = [item.split(":", 1) for item in items if item != "unfused" and "=" not in item]
         engine.entries = {tuple(key.split(".")): value for key, value in pairs}
+        engine.options = options
+        engine.upload = upload
         return _js({"entries": argument})
+    if action in ("upload", "upload-cold"):
+        try:
+            method = check_upload(argument or engine.upload)
+        except ValueError as exc:
+            raise UserError(str(exc)) from None
+        return _js(_public(await engine.reupload(method, cold=action == "upload-cold")))
     if action == "pipelines":
         if argument not in ("auto", "general", "specialised"):
             raise UserError(f"pipelines must be auto, general or specialised, got {argument!r}")

@@ -20,6 +20,7 @@ TOL = 1e-5
 
 _rng = np.random.default_rng(7)
 NON_SEPARABLE_5X5 = np.round(_rng.normal(size=(5, 5)), 3).tolist()
+SHARPEN_5X5 = (2 * np.eye(5)[2][:, None] * np.eye(5)[2] - 1 / 25).tolist()  # the benchmark's
 
 GRID_JS = """async ([bytes, cases]) => {
     const out = [];
@@ -65,6 +66,60 @@ CHAINS = [
      {"op": "unsharp_mask", "params": {"sigma": 0.7, "amount": 0.5, "mode": "wrap"}},
      {"op": "edges", "params": {"operator": "prewitt", "output": "x"}}],
 ]
+
+
+@pytest.mark.parametrize("variant", ["", "separable=twopass"])
+def test_separable_filters_in_two_passes_match_the_reference(app, variant):
+    """Radii beyond the fused pass's run as two passes with register blocking (the catalog's
+    examples stay within the fused pass); with separable=twopass every radius runs as two
+    passes, the first reading the upload. Every border mode, images smaller and larger than
+    the tiles."""
+    largest = 32  # shaders.SHADERS["separable_tile"].max_radius, checked under CPython
+    cases = []
+    for mode in borders.MODES:
+        cases.append([{"op": "gaussian_blur", "params": {"sigma": (largest + 4) / 4, "mode": mode, "cval": 0.25}}])
+        cases.append([{"op": "box_blur", "params": {"size": 5, "mode": mode, "cval": 0.25}}])
+    app.evaluate("(v) => window.filterlab.debug('entries', v)", variant)
+    try:
+        for height, width in [(13, 17), (67, 130)]:
+            image = png_bytes(random_image(height, width, 4, seed=width))
+            errors = app.evaluate(GRID_JS, [list(image), cases])
+            worst = {str(c[0]["params"]): e for c, e in zip(cases, errors) if not e <= TOL}
+            assert not worst, f"{height}×{width}: {worst}"
+    finally:
+        app.evaluate("() => window.filterlab.debug('entries', '')")
+
+
+@pytest.mark.parametrize("sizes", [[(13, 17), (1, 1)], [(67, 130), (40, 300)]], ids=["small", "tiles"])
+def test_a_gradient_and_the_correlation_after_it_match_the_reference_across_borders(app, sizes):
+    """The GPU runs these two steps as one pass (edges_convolve.wgsl), each with its own
+    border rule: every rule with itself and with another, on images smaller and larger than
+    its tiles."""
+    cases = []
+    for i, edge_mode in enumerate(borders.MODES):
+        for mode in (edge_mode, borders.MODES[(i + 2) % len(borders.MODES)]):
+            edges = {"operator": ("sobel", "scharr", "prewitt")[i % 3], "output": ("magnitude", "x", "y")[i % 3],
+                     "mode": edge_mode, "cval": 0.6}
+            kernel = SHARPEN_5X5 if len(cases) % 2 else NON_SEPARABLE_5X5
+            cases.append([{"op": "edges", "params": edges},
+                          {"op": "convolve", "params": {"kernel": kernel, "mode": mode, "cval": 0.25}}])
+    # a correlation with a divisor and an offset: the fused pass, then the offset pass
+    embossing = next(e for e in catalog.OPS["convolve"].examples if e.get("offset"))
+    cases.append([{"op": "edges", "params": {"operator": "sobel", "mode": "nearest"}},
+                  {"op": "convolve", "params": {**embossing, "mode": "wrap"}}])
+    for height, width in sizes:
+        image = png_bytes(random_image(height, width, 4, seed=height))
+        errors = app.evaluate(GRID_JS, [list(image), cases])
+        worst = {f"{c[0]['params']['mode']}/{c[1]['params']['mode']}": e
+                 for c, e in zip(cases, errors) if not e <= TOL * _magnitude(c)}
+        assert not worst, f"{height}×{width}: {worst}"
+
+
+def _magnitude(chain):
+    """A bound on the result of a gradient then a correlation of an image in [0, 1]: the
+    tolerance scales with it, as one float32 rounding step does (test_chains_match...)."""
+    gradient = {"sobel": 4, "scharr": 16, "prewitt": 3}[chain[0]["params"]["operator"]] * 2 ** 0.5
+    return max(1.0, gradient * float(np.abs(chain[1]["params"]["kernel"]).sum()))
 
 
 @pytest.mark.parametrize("chain", CHAINS, ids=["blur-blur-sobel", "edge-unsharp-box-laplace", "five-steps"])

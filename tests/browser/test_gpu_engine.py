@@ -141,6 +141,83 @@ def test_every_upload_format_matches_the_reference(app, kind):
     assert result["metrics"]["maxAbsError"] <= TOL
 
 
+# chunks of about 1 KiB: several on these small images
+UPLOADS = ["write", "chunks:0.001", "mapped", "staging", "bitmap"]
+
+
+@pytest.mark.parametrize("method", UPLOADS)
+def test_every_upload_method_gives_the_gpu_the_exact_samples(app, method):
+    rng = np.random.default_rng(43)
+    rgba = rng.integers(0, 256, size=(19, 64, 4), dtype=np.uint8)  # rows of 256 bytes
+    rgba[0, :, 3] = 0    # premultiplying would lose these colours
+    rgba[1, :, 3] = 255
+    rgba[2, :, 3] = 1
+    gray16 = _encoded(rng.integers(0, 65536, size=(7, 9)).astype(np.uint16))
+    floats = _encoded(rng.random((5, 11)).astype(np.float32), "TIFF")
+    bitmap = method == "bitmap"
+    cases = [(png_bytes(rgba), method), (png_bytes(rgba[:, :63]), "write" if bitmap else method),
+             (png_bytes(rgba[..., :3]), "write" if bitmap else method),
+             (gray16, "write" if bitmap else method), (floats, "write" if bitmap else method)]
+    for data, used in cases:
+        run_api(app, data, [], compare=False)
+        for action in ("upload", "upload-cold"):
+            check = app.evaluate("([a, m]) => window.filterlab.debug(a, m)", [action, method])
+            assert check["exact"] and check["method"] == used, (action, used, check)
+    # and a chain uploaded this way matches the reference
+    app.evaluate("(m) => window.filterlab.debug('entries', 'upload=' + m)", method)
+    try:
+        result = run_api(app, png_bytes(rgba[::-1]), CHAIN)  # a new image: uploaded as it loads
+    finally:
+        app.evaluate("() => window.filterlab.debug('entries', '')")
+    assert result["metrics"]["maxAbsError"] <= TOL
+
+
+def test_unknown_upload_methods_and_options_are_refused(app):
+    for action, argument in (("upload", "teleport"), ("upload", "chunks:-1"), ("entries", "upload=mapped:2"),
+                             ("entries", "separable=threepass")):
+        with pytest.raises(PlaywrightError, match="unknown"):
+            app.evaluate("([a, b]) => window.filterlab.debug(a, b)", [action, argument])
+
+
+SHARPEN_5X5 = (2 * np.eye(5)[2][:, None] * np.eye(5)[2] - 1 / 25).tolist()
+# Random 7×7 weights scaled to an absolute sum of 1, so that no step amplifies the rounding of
+# the steps before it beyond the tolerance (the gradient after it would, by up to 8×).
+_RANDOM_7X7 = np.random.default_rng(9).normal(size=(7, 7))
+VARIANT_CHAIN = [  # fused and two-pass blurs, a blocked correlation, a gradient and a correlation
+    {"op": "gaussian_blur", "params": {"sigma": 3.0, "mode": "mirror"}},
+    {"op": "box_blur", "params": {"size": 5, "mode": "constant", "cval": 0.3}},
+    {"op": "gaussian_blur", "params": {"sigma": 9.0, "mode": "wrap"}},
+    {"op": "convolve", "params": {"kernel": np.round(_RANDOM_7X7 / np.abs(_RANDOM_7X7).sum(), 4).tolist(),
+                                  "mode": "nearest"}},
+    {"op": "edges", "params": {"operator": "sobel", "mode": "reflect"}},
+    {"op": "convolve", "params": {"kernel": SHARPEN_5X5, "mode": "constant", "cval": 0.2}},
+    {"op": "unsharp_mask", "params": {"sigma": 1.1, "amount": 0.6}},
+]
+# What the benchmark page compares (docs/benchmarks.md); each must stay exact.
+VARIANTS = {
+    "": ["1:gaussian_blur (unpacking)", "5:edges + 6:convolve"],
+    "separable=twopass": ["1:gaussian_blur x (unpacking)", "1:gaussian_blur y"],
+    "separable=twopass,separable.along_y_rows:along_y": ["1:gaussian_blur y"],
+    "separable=twopass,separable.along_y_rows:along_y_direct": ["1:gaussian_blur y"],
+    "pairs=separate,convolve.blocked:tiled": ["5:edges", "6:convolve"],
+    "unfused": ["unpack", "1:gaussian_blur"],
+}
+
+
+@pytest.mark.parametrize("variant", list(VARIANTS))
+def test_every_benchmark_variant_matches_the_reference(app, variant):
+    image = png_bytes(random_image(37, 70, 4, seed=31))
+    app.evaluate("(v) => window.filterlab.debug('entries', v)", variant)
+    try:
+        gpu = run_api(app, image, VARIANT_CHAIN, pixels="gpu")
+    finally:
+        app.evaluate("() => window.filterlab.debug('entries', '')")
+    labels = [p["label"] for p in gpu["timings"]["passes"]]
+    assert set(VARIANTS[variant]) <= set(labels), labels
+    cpu = run_api(app, image, VARIANT_CHAIN, pixels="cpu", compare=False)["pixels"]
+    assert np.abs(gpu["pixels"] - cpu).max() <= TOL * max(1.0, float(np.abs(cpu).max()))
+
+
 BAND_CHAIN = [  # the first pass unpacks as it reads; halos then grow and shrink: 2, 1, 12, 4, 1...
     {"op": "box_blur", "params": {"size": 5, "mode": "mirror"}},
     {"op": "laplace", "params": {"neighbours": 4, "mode": "wrap"}},
@@ -152,6 +229,9 @@ BAND_CHAIN = [  # the first pass unpacks as it reads; halos then grow and shrink
     {"op": "laplace", "params": {"neighbours": 8, "mode": "reflect"}},
     {"op": "box_blur", "params": {"size": 5, "mode": "constant", "cval": 0.9}},
     {"op": "convolve", "params": {"kernel": [[1, 2, 1], [2, 4, 2], [1, 2, 1]], "mode": "wrap"}},
+    # one pass unbanded, two passes banded
+    {"op": "edges", "params": {"operator": "prewitt", "output": "y", "mode": "wrap"}},
+    {"op": "convolve", "params": {"kernel": SHARPEN_5X5, "mode": "mirror"}},
 ]
 
 

@@ -1,6 +1,8 @@
 """GPU planning under CPython: every catalog operation has a plan, every planned pass fits its
 shader, banding and halo rows follow the border rule."""
 
+import re
+
 import numpy as np
 import pytest
 from filterlab import borders, catalog, chain, kernels
@@ -22,20 +24,34 @@ def _check_pass(p, limits):
     constants = p.pipeline_constants
     assert shaders.workgroup_bytes(p.shader, p.entry, constants) <= limits["maxComputeWorkgroupStorageSize"]
     if "RADIUS" in constants and p.weights is not None:
-        assert len(p.weights) in (2 * constants["RADIUS"] + 1, (2 * constants["RADIUS"] + 1) ** 2)
+        k = 2 * constants["RADIUS"] + 1
+        assert len(p.weights) in (k, 2 * k, k * k)  # 1-D, row and column, 2-D
+    if "TILE_W" in constants:
+        assert constants["TILE_W"] * constants["TILE_H"] == shaders.constant("BLOCK") * constants["WG_X"]
+    if "RADIUS" in p.constants:  # the constants the entry point takes for this radius and device
+        assert p.constants == plan.entry_constants(p.shader, p.entry, p.constants["RADIUS"], limits)
     if p.halo:
         assert shaders.reads_neighbours(p.shader) and p.border is not None
+
+
+LIMITS = [plan.MIN_LIMITS, {**plan.MIN_LIMITS, "maxComputeWorkgroupStorageSize": 32768},
+          {**plan.MIN_LIMITS, "maxComputeWorkgroupStorageSize": 49152}]
 
 
 @pytest.mark.parametrize("mode", borders.MODES)
 @pytest.mark.parametrize("name, example", EXAMPLES, ids=EXAMPLE_IDS)
 def test_every_example_plans_into_valid_passes(name, example, mode):
     steps = chain.validate([{"op": name, "params": {**example, "mode": mode, "cval": 0.3}}])
-    for limits in (plan.MIN_LIMITS, {**plan.MIN_LIMITS, "maxComputeWorkgroupStorageSize": 32768}):
-        p = plan.plan_chain(steps, GEOMETRY, limits=limits, readback=True, display=True)
-        for step in p.passes:
-            _check_pass(step, p.limits)
-        assert p.readback == "result" and "display" in p.reads
+    for limits in LIMITS:
+        for options in ({}, {"separable": "twopass"}):
+            for banded in (False, True):
+                p = plan.plan_chain(steps, GEOMETRY, limits=limits, readback=True, display=True,
+                                    banded=banded, options=options)
+                for step in p.passes:
+                    _check_pass(step, p.limits)
+                    if banded:  # the upload has no halo rows
+                        assert step.halo == 0 or "packed" not in step.inputs
+                assert p.readback == "result" and "display" in p.reads
 
 
 def test_largest_kernels_fit_the_smallest_device():
@@ -66,15 +82,65 @@ def test_max_halo_bounds_every_parameter_in_range():
             assert max(p.halo for p in passes) <= plan.max_halo()
 
 
-def test_the_radius_decides_the_vertical_entry_point_by_workgroup_memory():
-    def vertical(sigma, storage):
-        steps = chain.validate([{"op": "gaussian_blur", "params": {"sigma": sigma}}])
-        limits = {**plan.MIN_LIMITS, "maxComputeWorkgroupStorageSize": storage}
-        return plan.plan_chain(steps, GEOMETRY, limits=limits).passes[-1].entry
+def test_separable_filters_run_in_one_pass_up_to_the_tiles_radius():
+    def passes(sigma, truncate=4.0, **options):
+        steps = chain.validate([{"op": "gaussian_blur", "params": {"sigma": sigma, "truncate": truncate}}])
+        return [(p.shader, p.entry) for p in plan.plan_chain(steps, GEOMETRY, limits=plan.MIN_LIMITS,
+                                                             fuse=False, **options).passes[1:]]
 
-    assert vertical(3.0, 16384) == "along_y"      # radius 12
-    assert vertical(6.0, 16384) == "along_y_direct"  # radius 24 needs more than 16 KiB
-    assert vertical(6.0, 32768) == "along_y"
+    largest = shaders.SHADERS["separable_tile"].max_radius
+    assert largest == 32  # test_gpu_accuracy's two-pass cases go just beyond it
+    assert plan.general_radius("separable_tile") == largest
+    assert passes(3.0) == [("separable_tile", "tile")]  # radius 12
+    assert passes(largest / 4) == [("separable_tile", "tile")]
+    two = [("separable", "along_x"), ("separable", "along_y_rows")]
+    blocked = [("separable", "along_x_blocked"), ("separable", "along_y_rows")]
+    assert passes(largest / 4 + 0.2) == blocked  # one more than the tile serves
+    assert passes(16.0, truncate=6.0) == two  # radius 96: the blocked row pass's tile is too large
+    assert passes(3.0, options={"separable": "twopass"}) == two
+    with pytest.raises(ValueError, match="planning option"):
+        passes(3.0, options={"separable": "threepass"})
+
+
+def test_a_variant_entry_that_does_not_fit_falls_back():
+    steps = chain.validate([{"op": "gaussian_blur", "params": {"sigma": 8.0}}])  # radius 32
+    swap = {("separable", "along_y_rows"): "along_y"}
+    p = plan.plan_chain(steps, GEOMETRY, limits=plan.MIN_LIMITS, entries=swap,
+                        options={"separable": "twopass"})
+    assert p.passes[-1].entry == "along_y_direct"  # along_y's tile of radius 32 needs 44 KiB
+    roomy = {**plan.MIN_LIMITS, "maxComputeWorkgroupStorageSize": 49152}
+    p = plan.plan_chain(steps, GEOMETRY, limits=roomy, entries=swap, options={"separable": "twopass"})
+    assert p.passes[-1].entry == "along_y"
+
+
+@pytest.mark.parametrize("storage", [16384, 32768, 49152, 65536])
+def test_tile_shapes_follow_the_devices_workgroup_memory(storage):
+    limits = {**plan.MIN_LIMITS, "maxComputeWorkgroupStorageSize": storage}
+    block = shaders.constant("BLOCK")
+    shape = plan.tile_shape("separable_tile", "tile", limits)
+    constants = {**shape, "RADIUS": shaders.SHADERS["separable_tile"].max_radius}
+    assert shaders.workgroup_bytes("separable_tile", "tile", constants) <= storage
+    assert shape["TILE_W"] * shape["TILE_H"] == block * shape["WG_X"]
+    # more memory never gives a smaller workgroup
+    if storage > 16384:
+        smaller = plan.tile_shape("separable_tile", "tile", {**limits, "maxComputeWorkgroupStorageSize": storage // 2})
+        assert smaller["WG_X"] <= shape["WG_X"]
+
+
+def test_general_pipelines_are_those_the_passes_fall_back_to():
+    for storage in (16384, 32768, 49152):
+        limits = {**plan.MIN_LIMITS, "maxComputeWorkgroupStorageSize": storage}
+        prepared = {(s, e, tuple(sorted(c.items()))) for s, e, c in plan.general_pipelines(limits)}
+        for op in catalog.OPS.values():
+            for params in plan._corners(op):
+                for p in plan.plan_chain([chain.Step(op.name, params)], GEOMETRY, limits=limits).passes:
+                    general = p.general()
+                    if general is not None:
+                        entry, constants = general
+                        assert (p.shader, entry, tuple(sorted(constants.items()))) in prepared, p.label
+                        assert shaders.workgroup_bytes(p.shader, entry, constants) <= storage
+                        for entry, constants in plan.neighbours(p, limits):
+                            assert shaders.workgroup_bytes(p.shader, entry, constants) <= storage
 
 
 def test_chains_ping_pong_and_release_scratch_buffers():
@@ -93,9 +159,19 @@ def test_chains_ping_pong_and_release_scratch_buffers():
 def test_the_first_row_pass_unpacks_the_upload_unless_the_unpacked_image_is_read_again():
     blur = chain.validate([{"op": "gaussian_blur"}])
     fused = plan.plan_chain(blur, GEOMETRY, limits=plan.MIN_LIMITS)
-    assert fused.passes[0].entry == "along_x_packed" and fused.passes[0].inputs == {"packed": "upload"}
+    assert [p.entry for p in fused.passes] == ["tile_packed"]
+    assert fused.passes[0].inputs == {"packed": "upload"}
+    two = plan.plan_chain(blur, GEOMETRY, limits=plan.MIN_LIMITS, options={"separable": "twopass"})
+    assert two.passes[0].entry == "along_x_packed" and two.passes[0].inputs == {"packed": "upload"}
     unfused = plan.plan_chain(blur, GEOMETRY, limits=plan.MIN_LIMITS, fuse=False)
     assert unfused.passes[0].shader == "unpack"
+    # banded, a pass reaching other rows cannot read the upload, which has no halo rows
+    banded = plan.plan_chain(blur, GEOMETRY, limits=plan.MIN_LIMITS, banded=True)
+    assert [(p.shader, p.entry) for p in banded.passes] == [("unpack", "main"), ("separable_tile", "tile")]
+    assert banded.passes[1].halo > 0
+    banded = plan.plan_chain(blur, GEOMETRY, limits=plan.MIN_LIMITS, banded=True,
+                             options={"separable": "twopass"})
+    assert banded.passes[0].entry == "along_x_packed" and banded.passes[0].halo == 0
     # unsharp masking reads its input again after the blur: the unpacked image must exist
     sharp = plan.plan_chain(chain.validate([{"op": "unsharp_mask"}]), GEOMETRY, limits=plan.MIN_LIMITS)
     assert sharp.passes[0].shader == "unpack"
@@ -126,3 +202,94 @@ def test_halo_copies_rebuild_the_border_rule(mode, halo, band_rows, height):
                 assert row + count <= band_rows
         expected = borders.index(np.arange(band[0] - halo, band[1] + halo), height, mode)
         assert rows == expected.tolist()
+
+
+SHARPEN_5X5 = (2 * kernels.identity(5) - kernels.box(5)).tolist()  # rank 2: one 2-D pass
+
+
+def _pair(**options):
+    steps = chain.validate([{"op": "gaussian_blur"}, {"op": "edges", "params": {"mode": "wrap"}},
+                            {"op": "convolve", "params": {"kernel": SHARPEN_5X5, "cval": 0.5,
+                                                          "mode": "constant"}}])
+    return plan.plan_chain(steps, GEOMETRY, limits=plan.MIN_LIMITS, **options)
+
+
+def test_a_gradient_and_the_correlation_after_it_run_as_one_pass():
+    fused = _pair()
+    assert [(p.shader, p.entry) for p in fused.passes] == [("separable_tile", "tile_packed"),
+                                                             ("edges_convolve", "main")]
+    pair = fused.passes[1]
+    assert pair.inputs == {"src": fused.passes[0].output[1]} and pair.halo == 1 + 2
+    assert pair.uniforms["mode"] == shaders.enum("MODE")["constant"] and pair.uniforms["cval"] == 0.5
+    assert pair.uniforms["edge_mode"] == shaders.enum("MODE")["wrap"]
+    assert len(pair.weights) == 25
+    separate = [(p.shader, p.entry) for p in _pair(options={"pairs": "separate"}).passes[1:]]
+    assert separate == [("edges", "main"), ("convolve", "blocked")]
+    # not when the gradient image is wanted, or bands would need two border rules in one halo
+    for options in ({"stages": True}, {"keep": True}, {"banded": True}):
+        assert "edges_convolve" not in {p.shader for p in _pair(**options).passes}, options
+
+
+def test_only_small_correlations_join_a_gradient():
+    largest = shaders.SHADERS["edges_convolve"].max_radius
+    for radius, joined in ((largest, True), (largest + 1, False)):
+        kernel = np.zeros((2 * radius + 1, 2 * radius + 1))
+        kernel[0, 0] = kernel[-1, -1] = 1  # rank 2
+        steps = chain.validate([{"op": "edges"}, {"op": "convolve", "params": {"kernel": kernel.tolist()}}])
+        passes = plan.plan_chain(steps, GEOMETRY, limits=plan.MIN_LIMITS).passes
+        assert (passes[-1].shader == "edges_convolve") == joined
+
+
+# What each pass computes, in elementary steps: fused passes do several.
+_ELEMENTS = {("unpack", "main"): ("unpack",), ("separable", "along_x_packed"): ("unpack", "x"),
+             ("separable_tile", "tile"): ("x", "y"), ("separable_tile", "tile_packed"): ("unpack", "x", "y"),
+             ("edges_convolve", "main"): ("edges", "convolve")}
+
+
+def _meaning(p):
+    """Each buffer's value at the end of the plan, as a term: (element, step, input). A pass
+    may only read buffers written before it, and never the one it writes."""
+    values = {"upload": "upload"}
+    for q in p.passes:
+        assert q.output[1] not in q.inputs.values(), q.label
+        inputs = {name: values[buffer] for name, buffer in q.inputs.items()}
+        value = inputs.popitem()[1] if len(inputs) == 1 else tuple(sorted(inputs.items()))
+        steps = [int(n) for n in re.findall(r"(\d+):", q.label)] or [0]
+        elements = _ELEMENTS.get((q.shader, q.entry))
+        if elements is None:
+            elements = ("x",) if q.entry.startswith("along_x") else ("y",) if q.entry.startswith("along_y") else (q.shader,)
+        for element in elements:
+            step = 0 if element == "unpack" else steps[0] if element != "convolve" else steps[-1]
+            value = (element, step, value)
+        values[q.output[1]] = value
+    return values
+
+
+def _random_chain(rng):
+    names = list(catalog.OPS)
+    steps = []
+    for _ in range(int(rng.integers(1, 6))):
+        op = names[rng.integers(len(names))] if rng.random() < 0.6 else ("edges", "convolve")[rng.integers(2)]
+        examples = catalog.OPS[op].examples
+        params = dict(examples[rng.integers(len(examples))])
+        params["mode"] = borders.MODES[rng.integers(len(borders.MODES))]
+        if op == "convolve" and rng.random() < 0.5:
+            params["kernel"] = SHARPEN_5X5
+        steps.append({"op": op, "params": params, "enabled": bool(rng.random() < 0.9)})
+    return chain.validate(steps)
+
+
+@pytest.mark.parametrize("seed", range(40))
+def test_fusion_keeps_what_every_kept_buffer_holds(seed):
+    rng = np.random.default_rng(seed)
+    steps = _random_chain(rng)
+    for limits in LIMITS:
+        for extra in ({}, {"stages": True}, {"keep": True}, {"banded": True}):
+            plain = plan.plan_chain(steps, GEOMETRY, limits=limits, fuse=False, readback=True,
+                                    options={"separable": "twopass", "pairs": "separate"}, **extra)
+            fused = plan.plan_chain(steps, GEOMETRY, limits=limits, readback=True, display=True, **extra)
+            want, got = _meaning(plain), _meaning(fused)
+            assert got[fused.result] == want[plain.result]
+            assert [got[b] for b in fused.kept] == [want[b] for b in plain.kept]
+            assert [got[b] for b in fused.stages] == [want[b] for b in plain.stages]
+            assert got[fused.readback] == want[plain.readback]

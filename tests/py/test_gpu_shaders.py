@@ -67,6 +67,15 @@ def test_enumeration_codes_match_python():
         assert len(set(codes)) == len(codes)
 
 
+def test_entry_points_use_the_functions_they_call_not_names_they_share():
+    info = shaders.info("convolve")
+    # correlate_tile's parameter `rows` is also an entry point's name: only calls count
+    assert "rows" in info.calls["correlate_tile"] and "rows" not in info.callees["correlate_tile"]
+    assert "accumulate" in info.callees["correlate_tile"]
+    assert shaders.workgroup_bytes("convolve", "blocked", {"WG_X": 64, "TILE_W": 32, "TILE_H": 16,
+                                                          "RADIUS": 2}) == (16 + 4) * (32 + 5) * 16 + 25 * 4
+
+
 def test_workgroup_memory_counts_what_an_entry_point_uses():
     # along_y stages (WG_Y + 2r) × WG_X pixels of 16 bytes, plus 2r + 1 taps
     assert shaders.workgroup_bytes("separable", "along_y", {"RADIUS": 3}) == (16 + 6) * 16 * 16 + 7 * 4
@@ -78,3 +87,21 @@ def test_workgroup_memory_counts_what_an_entry_point_uses():
 def test_dispatch_covers_the_image():
     assert shaders.dispatch_size("separable", "along_y", 33, 17) == (3, 2)
     assert shaders.dispatch_size("separable", "along_x", 129, 5) == (2, 5)
+    block = shaders.constant("BLOCK")
+    assert shaders.dispatch_size("separable", "along_y_rows", 129, 2 * block + 1) == (2, 3)
+    tile = {"WG_X": 64, "TILE_W": 32, "TILE_H": 16}
+    assert shaders.dispatch_size("separable_tile", "tile", 33, 17, tile) == (2, 2)
+    assert shaders.dispatch_size("separable_tile", "tile", 33, 17, {**tile, "TILE_W": 64}) == (1, 2)
+
+
+@pytest.mark.parametrize("name", list(shaders.SHADERS))
+def test_tiled_entry_points_cover_what_their_overrides_say(name):
+    row = shaders.SHADERS[name]
+    for entry, cover in row.tiles.items():
+        assert entry in row.entries
+        text = (SHADER_DIR / f"{name}.wgsl").read_text()
+        for expression in cover:  # every name is an override or a library constant
+            for word in re.findall(r"[A-Za-z_]\w*", expression):
+                assert f"override {word}" in text or word in shaders._library(), (entry, word)
+    if row.max_radius is not None:  # the general pipeline is the entry itself, with a tile
+        assert all(row.general[entry] == entry for entry in row.tiles)

@@ -5,7 +5,8 @@ Data path
 1. **Upload** (once per image, banding and device): the H×W×C array is written as it lies in
    memory, at its native depth (8-bit, 16-bit or float32), straight from NumPy's buffer into a
    storage buffer. The first pass widens it to the working layout as it reads
-   (:mod:`filterlab.gpu.plan`).
+   (:mod:`filterlab.gpu.plan`). :data:`UPLOAD_METHODS` are the ways to write it, which the
+   benchmark page compares (:meth:`Engine.reupload`); every one keeps the bytes exactly.
 2. **Chain**: the passes of a :class:`~filterlab.gpu.plan.Plan` ping-pong between pooled
    working buffers. Every pass of the chain, the readback copies and the present pass go
    into one command encoder and one ``queue.submit``.
@@ -28,6 +29,7 @@ GPU time is the wall time from submit to ``onSubmittedWorkDone``, labelled as su
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import time
 from dataclasses import dataclass, field
 
@@ -44,6 +46,19 @@ from .present import Presenter
 from .resources import Resources
 
 _STORAGE = ("STORAGE", "COPY_SRC", "COPY_DST")
+
+#: Ways to write an upload, ``method[:argument]``:
+#:
+#: * ``write``: one ``queue.writeBuffer`` from a view of NumPy's memory;
+#: * ``chunks:M``: ``writeBuffer`` calls of M MiB each (4 by default);
+#: * ``mapped``: a new buffer created mapped (``mappedAtCreation``), filled from NumPy;
+#: * ``staging``: a pooled ``MAP_WRITE`` buffer, mapped, filled, then copied on the GPU;
+#: * ``bitmap``: an ``ImageBitmap`` of the pixels (no premultiplication, no colour
+#:   conversion), ``copyExternalImageToTexture``, then ``copyTextureToBuffer``: 8-bit RGBA
+#:   whose rows are a multiple of 256 bytes only, else ``write``.
+UPLOAD_METHODS = ("write", "chunks", "mapped", "staging", "bitmap")
+#: The method runs use unless told otherwise (docs/benchmarks.md has the measurements).
+DEFAULT_UPLOAD = "write"
 
 
 def _name(logical: str, band: int, bands: list) -> str:
@@ -88,8 +103,10 @@ class Engine:
         self._source: np.ndarray | None = None
         self._uploaded: list | None = None  # the bands the current upload was made for
         self.entries: dict[tuple[str, str], str] = {}  # benchmark variants (plan_chain)
+        self.options: dict[str, str] = {}  # planning options (plan.OPTIONS), benchmark variants
         self.band_rows: int | None = None  # forces bands of this many rows (tests)
         self.fuse = True  # let a first row pass unpack the upload itself (Plan.fuse_unpack)
+        self.upload = DEFAULT_UPLOAD  # how uploads are written: UPLOAD_METHODS[:argument]
         # Which pipelines serve a pass: "auto" (specialised when ready, else general),
         # "general" or "specialised" (compiled while the run waits); tests force each.
         self.pipelines = "auto"
@@ -111,16 +128,12 @@ class Engine:
         """Compile in the background every pipeline a run may need before it knows its radii:
         those without a radius, and the general pipelines of the shaders with one."""
         self._prepared = True
+        for name, entry, constants in planning.general_pipelines(self.gpu.limits):
+            self.resources.prepare(name, entry, constants)
         for name, shader in shaders.SHADERS.items():
-            for entry in shader.entries:
-                if entry in shader.general.values():
-                    constants = {**shaders.workgroup_size(name, entry),
-                                 "RADIUS": planning.general_radius(name), "GENERAL": 1}
-                elif name in ("separable", "convolve"):
-                    continue  # specialised per radius: prepared as radii come into use
-                else:
-                    constants = shaders.workgroup_size(name, entry)
-                self.resources.prepare(name, entry, constants)
+            if not shader.general:  # shaders with a radius are specialised as radii come into use
+                for entry in shader.entries:
+                    self.resources.prepare(name, entry, shaders.workgroup_size(name, entry))
 
     # -- inputs -------------------------------------------------------------------------------
 
@@ -175,12 +188,13 @@ class Engine:
         display = present and not canvas and self.presenter.mode != "none"
         plan = planning.plan_chain(steps, g, limits=self.gpu.limits, stages=stages,
                                    readback=readback, display=display, fuse=self.fuse,
-                                   keep=keep == "stages", entries=self.entries, stretch=stretch)
+                                   keep=keep == "stages", entries=self.entries,
+                                   banded=len(bands) > 1, options=self.options, stretch=stretch)
         self.runs += 1
         self.kept = None
         self._last = None
         self.resources.set_geometry((g, tuple(bands)))
-        job = _Job(plan, bands, timings={"upload_ms": 0.0, "bands": len(bands)})
+        job = _Job(plan, bands, timings={"upload_ms": 0.0, "upload_method": "", "bands": len(bands)})
         early = timings is not None and canvas and not plan.reads
         try:
             # Allocation, upload and work all happen inside the error scopes, so running out of
@@ -344,28 +358,137 @@ class Engine:
         if self._uploaded == job.bands:
             return
         t_up = time.perf_counter()
+        used = []
         for k, (y0, y1) in enumerate(job.bands):
-            rows = self._source[y0:y1]
-            buffer = self.resources.buffer(_name("upload", k, job.bands), rows.nbytes,
-                                           buffer_usage("STORAGE", "COPY_DST"))
-            # Hand WebGPU a view of NumPy's own memory: no copy on the Python side.
-            flat = rows.reshape(-1).view(np.uint8)
-            proxy = create_proxy(flat)
-            view = proxy.getBuffer("u8")
-            try:
-                whole = (flat.size // 4) * 4
-                if whole:
-                    device.queue.writeBuffer(buffer, 0, view.data, 0, whole)
-                if whole != flat.size:  # writeBuffer sizes are multiples of 4: pad the tail word
-                    tail = np.zeros(4, np.uint8)
-                    tail[: flat.size - whole] = flat[whole:]
-                    device.queue.writeBuffer(buffer, whole, to_js(tail.tobytes()))
-            finally:
-                view.release()
-                proxy.destroy()
+            used.append(await self._write_upload(device, _name("upload", k, job.bands), self._source[y0:y1]))
         self._uploaded = job.bands
         await device.queue.onSubmittedWorkDone()  # time the transfer, once per image
         job.timings["upload_ms"] = (time.perf_counter() - t_up) * 1e3
+        job.timings["upload_method"] = ",".join(sorted(set(used)))
+
+    async def _write_upload(self, device, key: str, rows: np.ndarray) -> str:
+        """Write `rows` (H×W×C samples) into the pooled upload buffer `key` by the method in
+        :attr:`upload`; return the method used, as :attr:`upload` names it."""
+        used = self.upload
+        method, _, argument = used.partition(":")
+        flat = rows.reshape(-1).view(np.uint8)
+        size = max(4, (flat.size + 3) & ~3)  # buffer sizes are multiples of 4
+        usage = buffer_usage("STORAGE", "COPY_DST", "COPY_SRC")
+        if method == "bitmap" and not self._bitmap_fits(rows):
+            used = method = "write"
+        if method == "mapped":
+            buffer = self.resources.create_buffer(size, usage, key, mapped=True)
+            with _memory_of(flat) as data:
+                js.Uint8Array.new(buffer.getMappedRange(0, size)).set(data)
+            buffer.unmap()
+            self.resources.adopt(key, buffer)
+            return method
+        buffer = self.resources.buffer(key, size, usage)
+        if method == "staging":
+            staging = self.resources.buffer(f"{key} staging", size, buffer_usage("MAP_WRITE", "COPY_SRC"))
+            await staging.mapAsync(js.GPUMapMode.WRITE)
+            with _memory_of(flat) as data:  # after the await: wasm memory may have grown
+                js.Uint8Array.new(staging.getMappedRange(0, size)).set(data)
+            staging.unmap()
+            encoder = device.createCommandEncoder()
+            encoder.copyBufferToBuffer(staging, 0, buffer, 0, size)
+            device.queue.submit(to_js([encoder.finish()]))
+            return method
+        if method == "bitmap":
+            await self._write_bitmap(device, buffer, rows)
+            return method
+        whole = (flat.size // 4) * 4
+        chunk = max(4, whole if method == "write" else int(float(argument or 4) * (1 << 20)) // 4 * 4)
+        with _memory_of(flat) as data:
+            for offset in range(0, whole, chunk):
+                device.queue.writeBuffer(buffer, offset, data, offset, min(chunk, whole - offset))
+        if whole != flat.size:  # writeBuffer sizes are multiples of 4: pad the tail word
+            tail = np.zeros(4, np.uint8)
+            tail[: flat.size - whole] = flat[whole:]
+            device.queue.writeBuffer(buffer, whole, to_js(tail.tobytes()))
+        return used
+
+    def _bitmap_fits(self, rows: np.ndarray) -> bool:
+        """Whether `rows` can go through an ImageBitmap: 8-bit RGBA, within the texture size
+        limit, rows a multiple of 256 bytes (copyTextureToBuffer's row alignment)."""
+        h, w, c = rows.shape
+        largest = int(self.gpu.device.limits.maxTextureDimension2D)
+        return rows.dtype == np.uint8 and c == 4 and (4 * w) % 256 == 0 and max(w, h) <= largest
+
+    async def _write_bitmap(self, device, buffer, rows: np.ndarray) -> None:
+        """Upload 8-bit RGBA `rows` as an ImageBitmap copied to a texture, then into `buffer`."""
+        h, w, _ = rows.shape
+        pixels = js.Uint8ClampedArray.new(rows.size)
+        pixels.assign(rows.reshape(-1))
+        bitmap = await js.createImageBitmap(js.ImageData.new(pixels, w, h), js_object(
+            {"premultiplyAlpha": "none", "colorSpaceConversion": "none"}))
+        usage = js.GPUTextureUsage
+        texture = device.createTexture(js_object({
+            "size": [w, h], "format": "rgba8unorm",
+            "usage": int(usage.COPY_DST) | int(usage.COPY_SRC) | int(usage.RENDER_ATTACHMENT)}))
+        try:
+            device.queue.copyExternalImageToTexture(
+                js_object({"source": bitmap}),
+                js_object({"texture": texture, "premultipliedAlpha": False}), to_js([w, h]))
+            encoder = device.createCommandEncoder()
+            encoder.copyTextureToBuffer(js_object({"texture": texture}), js_object(
+                {"buffer": buffer, "bytesPerRow": 4 * w, "rowsPerImage": h}), to_js([w, h]))
+            device.queue.submit(to_js([encoder.finish()]))
+        finally:
+            texture.destroy()
+            bitmap.close()
+
+    async def reupload(self, method: str, *, cold: bool = False) -> dict:
+        """Upload the loaded image again by `method` (:data:`UPLOAD_METHODS`), timed as a run
+        times its upload, then read the upload back and compare it with the source bytes.
+        `cold` drops the pooled buffers first, as loading an image of another size does, so
+        that the upload writes into new buffers.
+
+        Returns ``{"upload_ms", "method", "exact"}``: the method actually used (``bitmap``
+        falls back to ``write`` where it cannot serve), and whether the GPU holds exactly the
+        decoded samples.
+        """
+        if self._source is None:
+            raise ValueError("No image is loaded.")
+        device = await self.gpu.acquire()
+        g, bands = self.geometry, self.bands()
+        if cold:
+            self.resources.set_geometry(None)
+            self.kept = None
+            self._last = None
+        self.resources.set_geometry((g, tuple(bands)))
+        job = _Job(None, bands)
+        previous, self.upload = self.upload, check_upload(method)
+        self._uploaded = None
+        try:
+            self.gpu.push_scopes()
+            try:
+                await self._upload(device, job)
+            finally:
+                await self.gpu.pop_scopes("uploading the image")
+        finally:
+            self.upload = previous
+        exact = True
+        for k, (y0, y1) in enumerate(bands):
+            flat = self._source[y0:y1].reshape(-1).view(np.uint8)
+            held = await self._read_buffer(device, self.resources.pooled(_name("upload", k, bands)), flat.size)
+            exact = exact and np.array_equal(held, flat)
+        return {"upload_ms": job.timings["upload_ms"], "method": job.timings["upload_method"],
+                "exact": bool(exact)}
+
+    async def _read_buffer(self, device, buffer, size: int) -> np.ndarray:
+        """The first `size` bytes of a buffer (with COPY_SRC usage), read back."""
+        padded = max(4, (size + 3) & ~3)
+        staging = self.resources.create_buffer(padded, buffer_usage("MAP_READ", "COPY_DST"), "check")
+        try:
+            encoder = device.createCommandEncoder()
+            encoder.copyBufferToBuffer(buffer, 0, staging, 0, padded)
+            device.queue.submit(to_js([encoder.finish()]))
+            out = np.empty(padded, np.uint8)
+            await _read(staging, out)
+            return out[:size]
+        finally:
+            self.resources.destroy_buffer(staging)
 
     def _allocate(self, job: _Job) -> None:
         """Pooled buffers for every written buffer and band, the halo buffer, staging buffers
@@ -437,7 +560,7 @@ class Engine:
         compute = encoder.beginComputePass(js_object(descriptor))
         compute.setPipeline(pipeline)
         compute.setBindGroup(0, group)
-        compute.dispatchWorkgroups(*shaders.dispatch_size(p.shader, entry, width, y1 - y0))
+        compute.dispatchWorkgroups(*shaders.dispatch_size(p.shader, entry, width, y1 - y0, constants))
         compute.end()
 
     def _pipeline(self, p: planning.Pass) -> tuple[str, dict, object]:
@@ -512,7 +635,8 @@ class Engine:
             passes = job.plan.passes
             ns = (await _read_timestamps(job.query)).reshape(len(passes), len(bands), 2)
             timings["passes"] = [
-                {"label": p.label, "ms": float((ns[i, :, 1] - ns[i, :, 0]).sum()) / 1e6}
+                {"label": p.label, "kernel": f"{p.shader}.{p.entry}",
+                 "ms": float((ns[i, :, 1] - ns[i, :, 0]).sum()) / 1e6}
                 for i, p in enumerate(passes)
             ]
             timings["gpu_ms"] = float(ns[-1, -1, 1] - ns[0, 0, 0]) / 1e6
@@ -528,6 +652,34 @@ class Engine:
             job.query["set"].destroy()
             self.resources.destroy_buffer(job.query["resolve"])
             self.resources.destroy_buffer(job.query["read"])
+
+
+def check_upload(method: str) -> str:
+    """`method` if it names one of :data:`UPLOAD_METHODS` (with a positive chunk size in MiB
+    for ``chunks``), else ValueError."""
+    name, _, argument = method.partition(":")
+    valid = name in UPLOAD_METHODS and (not argument or name == "chunks")
+    if valid and argument:
+        try:
+            valid = float(argument) > 0
+        except ValueError:
+            valid = False
+    if not valid:
+        raise ValueError(f"unknown upload method {method!r}; one of {', '.join(UPLOAD_METHODS)}")
+    return method
+
+
+@contextlib.contextmanager
+def _memory_of(flat: np.ndarray):
+    """A JS Uint8Array over a NumPy array's own memory (no copy), released on exit. Use it at
+    once: wasm memory may move when it grows."""
+    proxy = create_proxy(flat)
+    view = proxy.getBuffer("u8")
+    try:
+        yield view.data
+    finally:
+        view.release()
+        proxy.destroy()
 
 
 async def _read(staging, out: np.ndarray) -> None:

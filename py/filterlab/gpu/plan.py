@@ -19,7 +19,17 @@ Banded images: when a working buffer (plus halo rows) would exceed the device's 
 buffer limit, every pass runs once per band of rows (:func:`bands`). A pass that reads
 neighbours (:func:`.shaders.reads_neighbours`) then reads its ``src`` from a halo buffer that
 holds the band plus ``halo`` rows above and below, chosen by the pass's own vertical border
-rule (:func:`halo_copies`), so banded results equal unbanded ones bit for bit.
+rule (:func:`halo_copies`), so banded results equal unbanded ones bit for bit. Fusions whose
+reads cannot be staged that way (the upload read with a vertical reach, two border rules in
+one pass) are not made for banded plans.
+
+Fusion, to move fewer bytes: a separable filter whose radius the device's tile admits runs as
+one pass (``separable_tile.wgsl``: one read of the source and one write of the result per
+pixel), else as two 1-D passes; a gradient and a small correlation after it run as one pass
+(:meth:`Plan.fuse_pairs`); a first pass reads the upload itself where it can
+(:meth:`Plan.fuse_unpack`). Tiled entry points take their workgroup and tile from the
+device's limits (:func:`tile_shape`, :func:`entry_constants`). ``options`` select other
+forms, for the benchmark page (:data:`OPTIONS`).
 
 Examples
 --------
@@ -27,7 +37,11 @@ Examples
 >>> steps = validate([{"op": "gaussian_blur", "params": {"sigma": 2}}])
 >>> p = plan_chain(steps, Geometry(64, 48, 3, "unorm8"), limits=MIN_LIMITS)
 >>> [(q.shader, q.entry) for q in p.passes]
-[('separable', 'along_x_packed'), ('separable', 'along_y')]
+[('separable_tile', 'tile_packed')]
+>>> p = plan_chain(steps, Geometry(64, 48, 3, "unorm8"), limits=MIN_LIMITS,
+...                options={"separable": "twopass"})
+>>> [(q.shader, q.entry) for q in p.passes]
+[('separable', 'along_x_packed'), ('separable', 'along_y_rows')]
 """
 
 from __future__ import annotations
@@ -50,12 +64,17 @@ __all__ = [
     "Plan",
     "StepPlan",
     "MIN_LIMITS",
+    "OPTIONS",
     "UPLOAD_FORMATS",
     "WORKING_BYTES",
     "plan",
     "plan_chain",
     "max_halo",
     "general_radius",
+    "general_pipelines",
+    "tile_shape",
+    "entry_constants",
+    "check_options",
     "neighbours",
     "pack_uniforms",
     "bands",
@@ -76,7 +95,20 @@ MIN_LIMITS = {
     "maxBufferSize": 1 << 28,
     "maxComputeWorkgroupStorageSize": 16384,
     "maxComputeWorkgroupsPerDimension": 65535,
+    "maxComputeInvocationsPerWorkgroup": 256,
 }
+
+#: Planning options and their values, the first of each being the default. The benchmark
+#: page selects the others to measure them against the default (``debug('entries', ...)``).
+OPTIONS = {
+    # tile: one fused pass where its tile admits the radius, else two passes with register
+    # blocking; twopass: two passes, the row pass unblocked (it can read the upload)
+    "separable": ("tile", "twopass"),
+    "pairs": ("fused", "separate"),    # a gradient and the correlation after it in one pass
+}
+
+# Override constants that shape a pipeline's workgroup and tile, set per entry point.
+_SHAPE = ("WG_X", "WG_Y", "TILE_W", "TILE_H")
 
 
 @dataclasses.dataclass(frozen=True)
@@ -141,7 +173,8 @@ class Pass:
         entry = shaders.SHADERS[self.shader].general.get(self.entry)
         if entry is None:
             return None
-        constants = {**shaders.workgroup_size(self.shader, entry), **self.constants,
+        own = {k: v for k, v in self.constants.items() if entry == self.entry or k not in _SHAPE}
+        constants = {**shaders.workgroup_size(self.shader, entry), **own,
                      "RADIUS": general_radius(self.shader), "GENERAL": 1}
         return entry, constants
 
@@ -162,10 +195,13 @@ class Plan:
         The working buffer holding the chain's result.
     """
 
-    def __init__(self, geometry: Geometry, limits: dict, entries: dict | None = None):
+    def __init__(self, geometry: Geometry, limits: dict, entries: dict | None = None, *,
+                 banded: bool = False, options: dict | None = None):
         self.geometry = geometry
         self.limits = {**MIN_LIMITS, **limits}
         self.entries = entries or {}
+        self.banded = banded
+        self.options = check_options(options)
         self.passes: list[Pass] = []
         self.stages: list[str] = []
         self.kept: list[str] = []
@@ -188,17 +224,21 @@ class Plan:
         if name.startswith("work") and name not in self._free:
             self._free.append(name)
 
-    def fits(self, shader: str, entry: str, constants: dict) -> bool:
-        """Whether an entry point's workgroup memory fits the device."""
-        used = shaders.workgroup_bytes(shader, entry, constants)
-        return used <= self.limits["maxComputeWorkgroupStorageSize"]
-
     def add(self, label: str, shader: str, entry: str = "main", *, uniforms=None, inputs,
             output, constants=None, weights=None, halo=0, border=None,
             bytes_per_pixel=WORKING_BYTES) -> Pass:
-        entry = self.entries.get((shader, entry), entry)
-        if entry not in shaders.SHADERS[shader].entries:
-            raise ValueError(f"shader {shader} has no entry point {entry!r}")
+        swapped = self.entries.get((shader, entry), entry)
+        if swapped not in shaders.SHADERS[shader].entries:
+            raise ValueError(f"shader {shader} has no entry point {swapped!r}")
+        if swapped != entry and "RADIUS" in (constants or {}):
+            # a variant: the constants it takes for this radius, else its shader's fallback
+            radius = constants["RADIUS"]
+            own = entry_constants(shader, swapped, radius, self.limits)
+            if own is None:
+                swapped = shaders.SHADERS[shader].general.get(swapped, entry)
+                own = entry_constants(shader, swapped, radius, self.limits)
+            constants = {**{k: v for k, v in constants.items() if k not in _SHAPE}, **own}
+        entry = swapped
         step = Pass(label, shader, entry, dict(uniforms or {}), dict(inputs), tuple(output),
                     dict(constants or {}), weights, int(halo), border, bytes_per_pixel)
         self.passes.append(step)
@@ -221,10 +261,14 @@ class Plan:
         return packed + (["display"] if "display" in self.written() else [])
 
     def fuse_unpack(self) -> None:
-        """Let the first pass read the upload itself when it is a row pass (``along_x``) and
+        """Let the first pass read the upload itself when it is a row pass (``along_x``) or a
+        fused separable filter (``tile``, unless banded: the upload has no halo rows) and
         nothing else reads the unpacked image: this drops the unpack pass and one full-size
         write and read of float32 pixels."""
-        if len(self.passes) < 2 or self.passes[1].entry != "along_x":
+        packed = {"along_x": "along_x_packed"}
+        if not self.banded:
+            packed["tile"] = "tile_packed"
+        if len(self.passes) < 2 or self.passes[1].entry not in packed:
             return
         unpack, first = self.passes[0], self.passes[1]
         for later in self.passes[2:]:
@@ -232,10 +276,62 @@ class Plan:
                 return
             if later.output[1] == unpack.output[1]:
                 break
-        first.entry = "along_x_packed"
+        first.entry = packed[first.entry]
         first.inputs = {"packed": unpack.inputs["packed"]}
         first.label += " (unpacking)"
         del self.passes[0]
+
+    def _read_from(self, buffer: str, start: int) -> bool:
+        """Whether a pass from index `start` on reads `buffer` before a pass rewrites it."""
+        for later in self.passes[start:]:
+            if buffer in later.inputs.values():
+                return True
+            if later.output[1] == buffer:
+                return False
+        return False
+
+    def fuse_pairs(self) -> None:
+        """Run a gradient (``edges``) and a non-separable correlation (``convolve``) that
+        reads it as one pass (``edges_convolve.wgsl``) when nothing else reads the gradient
+        image (no stage of it is read back or kept), the correlation's radius is one the fused
+        tile serves, and the image is not banded: this saves a full-size write and read of
+        float32 pixels, for a halo of gradients computed twice."""
+        if self.banded or self.options["pairs"] != "fused":
+            return
+        i = 0
+        while i + 1 < len(self.passes):
+            first, then = self.passes[i], self.passes[i + 1]
+            between = first.output[1]
+            if (first.shader == "edges" and then.shader == "convolve"
+                    and then.inputs.get("src") == between and between not in self.kept
+                    and not self._read_from(between, i + 2)):
+                radius = then.constants["RADIUS"]
+                constants = entry_constants("edges_convolve", "main", radius, self.limits)
+                if constants is not None:
+                    edge = first.uniforms
+                    self.passes[i:i + 2] = [Pass(
+                        f"{first.label} + {then.label}", "edges_convolve", "main",
+                        {**then.uniforms, "edge_mode": edge["mode"], "edge_cval": edge["cval"],
+                         "output": edge["output"], "edge_taps": edge["taps"]},
+                        dict(first.inputs), then.output, constants, then.weights,
+                        first.halo + then.halo, then.border)]
+                    if first.inputs["src"] == then.output[1]:
+                        # The correlation's output reuses the gradient's input, free again by
+                        # then: the fused pass writes the unused gradient buffer instead.
+                        self.passes[i].output = (then.output[0], between)
+                        self._swap(i + 1, then.output[1], between)
+            i += 1
+
+    def _swap(self, start: int, a: str, b: str) -> None:
+        """Exchange the names of logical buffers `a` and `b` from pass `start` on (and in the
+        result and kept buffers): before `start`, `b` holds nothing later passes read, and
+        `a` only the value pass `start - 1` read last."""
+        names = {a: b, b: a}
+        for p in self.passes[start:]:
+            p.inputs = {k: names.get(v, v) for k, v in p.inputs.items()}
+            p.output = (p.output[0], names.get(p.output[1], p.output[1]))
+        self.result = names.get(self.result, self.result)
+        self.kept = [names.get(v, v) for v in self.kept]
 
 
 def pack_uniforms(geometry: Geometry, x0: int = 0, y0: int = 0, offset: int = 0) -> dict:
@@ -300,20 +396,38 @@ class StepPlan:
         """
         src = src or self.src
         dst = dst or self.out
-        tmp = tmp or self.scratch()
         row = np.asarray(row, np.float32)
         column = np.asarray(column, np.float32)
         geometry = self.plan.geometry
         image = {"channels": geometry.channels, "format": shaders.enum("FORMAT")[geometry.format]}
         x_radius, y_radius = len(row) // 2, len(column) // 2
+        tile = None
+        if x_radius == y_radius and self.plan.options["separable"] == "tile":
+            tile = entry_constants("separable_tile", "tile", x_radius, self.plan.limits)
+        if tile is not None:
+            # One pass, down the columns first: outside a constant border along x it reads
+            # what the vertical sums make of a column of cval.
+            cval_x = cval * float(np.sum(column, dtype=np.float64))
+            self.neighbourhood("separable_tile", mode, cval, src=src, dst=dst, halo=y_radius,
+                               uniforms={**image, "radius": x_radius, "cval_x": cval_x},
+                               entry="tile", constants=tile,
+                               weights=np.concatenate([row, column]), suffix=suffix)
+            return
+        tmp = tmp or self.scratch()
+        # Beyond the fused tile's radius, a row pass with register blocking where its tile
+        # fits: it cannot read the upload, but the unblocked pass that can reads 2r + 1 taps
+        # of workgroup memory per output.
+        entry, x = "along_x", {"RADIUS": x_radius}
+        if self.plan.options["separable"] == "tile":
+            blocked = entry_constants("separable", "along_x_blocked", x_radius, self.plan.limits)
+            if blocked is not None:
+                entry, x = "along_x_blocked", blocked
         self.neighbourhood("separable", mode, cval, uniforms={**image, "radius": x_radius},
-                           src=src, dst=tmp, halo=0, entry="along_x",
-                           constants={"RADIUS": x_radius}, weights=row, suffix=f"{suffix} x".strip())
-        tiled = self.plan.fits("separable", "along_y", {"RADIUS": y_radius})
+                           src=src, dst=tmp, halo=0, entry=entry,
+                           constants=x, weights=row, suffix=f"{suffix} x".strip())
         second_cval = cval * float(np.sum(row, dtype=np.float64))
         self.neighbourhood("separable", mode, second_cval, uniforms={**image, "radius": y_radius},
-                           src=tmp, dst=dst, halo=y_radius,
-                           entry="along_y" if tiled else "along_y_direct",
+                           src=tmp, dst=dst, halo=y_radius, entry="along_y_rows",
                            constants={"RADIUS": y_radius}, weights=column, suffix=f"{suffix} y".strip())
 
     def correlate(self, kernel, mode: str, cval: float, *, dst=None, tmp=None) -> None:
@@ -325,9 +439,11 @@ class StepPlan:
             self.separable(split[0], split[1], mode, cval, dst=dst, tmp=tmp)
             return
         radius = kernel.shape[0] // 2
-        constants = {"RADIUS": radius}
-        entry = "tiled" if self.plan.fits("convolve", "tiled", constants) else "rows"
-        if not self.plan.fits("convolve", entry, constants):
+        for entry in ("blocked", "tiled", "rows"):
+            constants = entry_constants("convolve", entry, radius, self.plan.limits)
+            if constants is not None:
+                break
+        else:
             raise ValueError(f"a {kernel.shape[0]}×{kernel.shape[0]} kernel does not fit this "
                              "GPU's workgroup memory")
         self.neighbourhood("convolve", mode, cval, uniforms={"radius": radius}, entry=entry,
@@ -368,17 +484,18 @@ def neighbours(p: Pass, limits: dict, spread: int = 2) -> list[tuple[str, dict]]
     radius = p.constants.get("RADIUS")
     if radius is None:
         return []
-    limit = {**MIN_LIMITS, **limits}["maxComputeWorkgroupStorageSize"]
     fallback = shaders.SHADERS[p.shader].general.get(p.entry, p.entry)
     out = []
     for r in range(max(0, radius - spread), min(general_radius(p.shader), radius + spread) + 1):
         if r == radius:
             continue
-        constants = {**p.constants, "RADIUS": r}
         entry = p.entry
-        if shaders.workgroup_bytes(p.shader, entry, constants) > limit:
+        constants = entry_constants(p.shader, entry, r, limits)
+        if constants is None:
             entry = fallback
-        out.append((entry, {**shaders.workgroup_size(p.shader, entry), **constants}))
+            constants = entry_constants(p.shader, entry, r, limits)
+        if constants is not None:
+            out.append((entry, {**shaders.workgroup_size(p.shader, entry), **constants}))
     return out
 
 
@@ -451,8 +568,8 @@ def _laplacian_of_gaussian(b: StepPlan, p: dict) -> None:
 
 def plan_chain(steps, geometry: Geometry, *, limits: dict, stages: bool = False,
                readback: bool = False, display: bool = False, fuse: bool = True,
-               keep: bool = False, entries: dict | None = None,
-               stretch: tuple = IDENTITY) -> Plan:
+               keep: bool = False, entries: dict | None = None, banded: bool = False,
+               options: dict | None = None, stretch: tuple = IDENTITY) -> Plan:
     """The passes that run the enabled `steps` on an uploaded image.
 
     Parameters
@@ -476,10 +593,14 @@ def plan_chain(steps, geometry: Geometry, *, limits: dict, stages: bool = False,
         that regions of each can be read back later (verification of every stage).
     entries : dict, optional
         ``{(shader, entry): other entry}``: benchmark variants.
+    banded : bool
+        The image runs in bands (:func:`bands`): no fusion that bands cannot stage.
+    options : dict, optional
+        Planning options (:data:`OPTIONS`), for benchmark variants.
     stretch : (float, float), optional
         The display stretch of the ``display`` pass (:func:`filterlab.display.uniforms`).
     """
-    plan_ = Plan(geometry, limits, entries)
+    plan_ = Plan(geometry, limits, entries, banded=banded, options=options)
     current = plan_.buffer()
     plan_.add("unpack", "unpack",
               uniforms={"channels": geometry.channels,
@@ -501,14 +622,15 @@ def plan_chain(steps, geometry: Geometry, *, limits: dict, stages: bool = False,
             plan_.kept.append(current)
         if stages:
             plan_.stages.append(plan_.pack(current, f"stage{i}"))
+    plan_.result = current
+    plan_.fuse_pairs()
     if fuse:
         plan_.fuse_unpack()
     if readback:
-        plan_.readback = plan_.stages[-1] if plan_.stages else plan_.pack(current, "result")
+        plan_.readback = plan_.stages[-1] if plan_.stages else plan_.pack(plan_.result, "result")
     if display:
         plan_.add("display", "display", uniforms=stretch_uniforms(stretch),
-                  inputs={"src": current}, output=("dst", "display"), bytes_per_pixel=4)
-    plan_.result = current
+                  inputs={"src": plan_.result}, output=("dst", "display"), bytes_per_pixel=4)
     return plan_
 
 
@@ -559,8 +681,116 @@ def max_halo() -> int:
 @functools.lru_cache(maxsize=None)
 def general_radius(shader: str) -> int:
     """The largest kernel radius any catalog operation gives `shader`: the ``RADIUS`` its
-    general pipelines are compiled with."""
+    general pipelines are compiled with. A shader with a per-device tile serves radii up to
+    its manifest's ``max_radius``, and larger ones go elsewhere."""
+    if shaders.SHADERS[shader].max_radius is not None:
+        return shaders.SHADERS[shader].max_radius
     return max(p.constants.get("RADIUS", 0) for p in _corner_passes() if p.shader == shader)
+
+
+def tile_shape(shader: str, entry: str, limits: dict, radius: int | None = None) -> dict | None:
+    """The workgroup size and output tile of a tiled entry point on this device.
+
+    Entry points whose tile is set by ``TILE_W`` and ``TILE_H`` (one block of
+    ``BLOCK`` outputs per invocation, ``TILE_W × TILE_H = BLOCK × WG_X``) take the shape that
+    needs the least workgroup memory per output pixel at `radius` (the shader's
+    ``max_radius`` by default) among those that fit the device: workgroups of the manifest's
+    size down to 32 invocations, tiles ``BLOCK``, 2 or 4 ``BLOCK`` rows high. Less memory per
+    pixel means less halo staged and summed per pixel; ties go to the larger workgroup.
+
+    Returns
+    -------
+    dict or None
+        ``{"WG_X", "TILE_W", "TILE_H"}`` override constants, or None if no shape fits.
+
+    Examples
+    --------
+    >>> tile_shape("separable_tile", "tile", MIN_LIMITS)
+    {'WG_X': 32, 'TILE_W': 32, 'TILE_H': 8}
+    >>> tile_shape("separable_tile", "tile", {"maxComputeWorkgroupStorageSize": 49152})
+    {'WG_X': 256, 'TILE_W': 256, 'TILE_H': 8}
+    """
+    limits = {**MIN_LIMITS, **limits}
+    key = (shader, entry, limits["maxComputeWorkgroupStorageSize"],
+           limits["maxComputeInvocationsPerWorkgroup"], radius)
+    return _tile_shape(*key)
+
+
+@functools.lru_cache(maxsize=None)
+def _tile_shape(shader, entry, storage, invocations, radius):
+    if radius is None:
+        radius = shaders.SHADERS[shader].max_radius
+    block = shaders.constant("BLOCK")
+    best = None
+    size = min(shaders.SHADERS[shader].entries[entry][0], invocations)
+    while size >= 32:
+        for tile_h in (block, 2 * block, 4 * block):
+            tile_w = block * size // tile_h
+            if tile_w < 2 * block or tile_w * tile_h != block * size:
+                continue
+            shape = {"WG_X": size, "TILE_W": tile_w, "TILE_H": tile_h}
+            used = shaders.workgroup_bytes(shader, entry, {**shape, "RADIUS": radius})
+            cost = used / (tile_w * tile_h)
+            if used <= storage and (best is None or cost < best[0]):
+                best = (cost, shape)
+        size //= 2
+    return None if best is None else dict(best[1])
+
+
+def entry_constants(shader: str, entry: str, radius: int, limits: dict) -> dict | None:
+    """The override constants with which `entry` serves kernels of `radius` on this device:
+    ``RADIUS``, and the tile of a tiled entry point (:func:`tile_shape`: per device for a
+    shader with a ``max_radius``, per device and radius otherwise); None where the entry
+    point does not serve the radius or does not fit the device's workgroup memory.
+
+    Examples
+    --------
+    >>> entry_constants("convolve", "blocked", 2, MIN_LIMITS)
+    {'RADIUS': 2, 'WG_X': 64, 'TILE_W': 32, 'TILE_H': 16}
+    >>> entry_constants("separable_tile", "tile", 33, MIN_LIMITS) is None  # max_radius is 32
+    True
+    """
+    limits = {**MIN_LIMITS, **limits}
+    row = shaders.SHADERS[shader]
+    constants = {"RADIUS": radius}
+    if row.tiles.get(entry, ("",))[0] == "TILE_W":
+        if row.max_radius is not None and radius > row.max_radius:
+            return None
+        shape = tile_shape(shader, entry, limits, None if row.max_radius is not None else radius)
+        if shape is None:
+            return None
+        constants.update(shape)
+    if shaders.workgroup_bytes(shader, entry, constants) > limits["maxComputeWorkgroupStorageSize"]:
+        return None
+    return constants
+
+
+def general_pipelines(limits: dict) -> list[tuple[str, str, dict]]:
+    """``(shader, entry, constants)`` of every general pipeline on this device: what
+    :meth:`Pass.general` gives a pass, compiled before any pass needs it."""
+    out = []
+    for name, row in shaders.SHADERS.items():
+        for entry in sorted(set(row.general.values())):
+            constants = {**shaders.workgroup_size(name, entry), "RADIUS": general_radius(name),
+                         "GENERAL": 1}
+            if row.max_radius is not None:
+                shape = tile_shape(name, entry, limits)
+                if shape is None:
+                    continue
+                constants.update(shape)
+            out.append((name, entry, constants))
+    return out
+
+
+def check_options(options: dict | None) -> dict:
+    """Planning options (:data:`OPTIONS`) with defaults filled in; ValueError for an unknown
+    name or value."""
+    out = {name: values[0] for name, values in OPTIONS.items()}
+    for name, value in (options or {}).items():
+        if name not in OPTIONS or value not in OPTIONS[name]:
+            raise ValueError(f"unknown planning option {name}={value}")
+        out[name] = value
+    return out
 
 
 def bands(width: int, height: int, limits: dict, *, rows: int | None = None) -> list[tuple[int, int]]:

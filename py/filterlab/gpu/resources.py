@@ -151,9 +151,11 @@ class Resources:
 
     # -- buffers ------------------------------------------------------------------------------
 
-    def create_buffer(self, size: int, usage: int, label: str):
-        """A new buffer the caller owns and must pass to :meth:`destroy_buffer`."""
-        buffer = self.device.createBuffer(js_object({"size": _align4(size), "usage": usage, "label": label}))
+    def create_buffer(self, size: int, usage: int, label: str, *, mapped: bool = False):
+        """A new buffer the caller owns and must pass to :meth:`destroy_buffer`; `mapped`
+        creates it mapped for writing (``mappedAtCreation``)."""
+        buffer = self.device.createBuffer(js_object({"size": _align4(size), "usage": usage, "label": label,
+                                                     "mappedAtCreation": mapped}))
         self.live_buffers += 1
         return buffer
 
@@ -180,6 +182,14 @@ class Resources:
     def pooled(self, key: str):
         """The pooled buffer made by an earlier :meth:`buffer` call for ``key``."""
         return self._pool[key]
+
+    def adopt(self, key: str, buffer) -> None:
+        """Pool `buffer` (made by :meth:`create_buffer`) as ``key``, replacing the one there."""
+        old = self._pool.pop(key, None)
+        if old is not None:
+            self._drop_bind_groups_of(key)
+            self.destroy_buffer(old)
+        self._pool[key] = buffer
 
     def bind_group(self, pipeline_key: tuple, pipeline, entries: list[tuple[int, str]]):
         """A cached bind group of pooled buffers: ``entries`` are (binding, pool key)."""

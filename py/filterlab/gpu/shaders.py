@@ -49,6 +49,7 @@ __all__ = [
     "workgroup_size",
     "workgroup_bytes",
     "dispatch_size",
+    "constant",
     "reads_neighbours",
 ]
 
@@ -70,38 +71,71 @@ class Shader:
         that serves every radius when compiled with ``GENERAL`` (it reads ``params.radius``),
         for each entry point. Such a pipeline stands in while the one specialised for a new
         radius compiles.
+    tiles : dict
+        ``{entry point: (x, y)}``, for entry points whose workgroup covers other than
+        ``WG_X × WG_Y`` pixels: expressions in the pipeline's override constants and the
+        shader library's ``const`` values, e.g. ``("TILE_W", "TILE_H")`` or ``("WG_X", "BLOCK")``.
+    max_radius : int or None
+        For shaders whose tile is chosen per device (``TILE_W``, ``TILE_H``): the largest radius
+        they serve. The host sizes their tile so that it fits, and their general pipeline is
+        compiled for it (:func:`filterlab.gpu.plan.tile_shape`).
     """
 
     preludes: tuple[str, ...]
     entries: dict[str, tuple[int, ...]]
     general: dict[str, str] = dataclasses.field(default_factory=dict)
+    tiles: dict[str, tuple[str, str]] = dataclasses.field(default_factory=dict)
+    max_radius: int | None = None
 
 
 #: The manifest: every shader file, its preludes and its compute entry points.
 SHADERS: dict[str, Shader] = {
     "convolve": Shader(
-        ("border", "image"),
-        {"tiled": (16, 16), "rows": (16, 16)},
-        general={"tiled": "rows", "rows": "rows"},
+        ("border", "image", "block", "tile", "window"),
+        {"blocked": (256,), "tiled": (16, 16), "rows": (16, 16)},
+        general={"blocked": "rows", "tiled": "rows", "rows": "rows"},
+        tiles={"blocked": ("TILE_W", "TILE_H")},
     ),
     "separable": Shader(
-        ("border", "image", "packed"),
+        ("border", "image", "packed", "block", "tile", "window"),
         {
             "along_x": (128,),
             "along_x_packed": (128,),
             "along_x_direct": (128,),
+            "along_x_blocked": (256,),
             "along_y": (16, 16),
             "along_y_direct": (128,),
+            "along_y_rows": (128,),
         },
         general={
             "along_x": "along_x",
             "along_x_packed": "along_x_packed",
             "along_x_direct": "along_x_direct",
+            "along_x_blocked": "along_x",
             "along_y": "along_y_direct",  # the tile of the largest radius would not fit
             "along_y_direct": "along_y_direct",
+            "along_y_rows": "along_y_rows",
         },
+        tiles={"along_y_rows": ("WG_X", "BLOCK"), "along_x_blocked": ("TILE_W", "TILE_H")},
     ),
-    "edges": Shader(("border", "image"), {"main": (16, 16)}),
+    # Both passes of a separable filter in one dispatch. The workgroup size is the largest
+    # tried; the tile is chosen per device (plan.tile_shape).
+    "separable_tile": Shader(
+        ("border", "image", "packed", "block", "tile"),
+        {"tile": (256,), "tile_packed": (256,)},
+        general={"tile": "tile", "tile_packed": "tile_packed"},
+        tiles={"tile": ("TILE_W", "TILE_H"), "tile_packed": ("TILE_W", "TILE_H")},
+        max_radius=32,
+    ),
+    "edges": Shader(("border", "image", "gradient"), {"main": (16, 16)}),
+    # A gradient and the K×K correlation after it, in one dispatch (plan.Plan.fuse_pairs).
+    "edges_convolve": Shader(
+        ("border", "image", "gradient", "block", "tile", "window"),
+        {"main": (256,)},
+        general={"main": "main"},
+        tiles={"main": ("TILE_W", "TILE_H")},
+        max_radius=4,
+    ),
     "laplace": Shader(("border", "image"), {"main": (16, 16)}),
     "unsharp": Shader(("image",), {"main": (256,)}),
     "log": Shader(("image",), {"main": (256,)}),
@@ -140,6 +174,7 @@ _CONST = re.compile(r"\bconst\s+(\w+)\s*:\s*u32\s*=\s*(\d+)u\s*;")
 _WORKGROUP = re.compile(r"var<workgroup>\s+(\w+)\s*:\s*array<\s*(vec4<f32>|f32|u32|i32)\s*,([^;]+)>\s*;")
 _FUNCTION = re.compile(r"\bfn\s+(\w+)\s*\(")
 _IDENT = re.compile(r"\b[A-Za-z_]\w*\b")
+_CALL = re.compile(r"\b([A-Za-z_]\w*)\s*\(")
 
 # (size, alignment) in bytes, per the WGSL specification's alignment rules.
 _SCALAR = {"u32": "I", "i32": "i", "f32": "f"}
@@ -171,6 +206,8 @@ class ShaderInfo:
         ``{name: (element bytes, size expression)}`` of every ``var<workgroup>`` array.
     calls : dict
         ``{function: set of identifiers in its body}``, to find what an entry point uses.
+    callees : dict
+        ``{function: set of names called in its body}`` (functions and type constructors).
     """
 
     fields: tuple
@@ -178,6 +215,7 @@ class ShaderInfo:
     bindings: dict
     workgroup_arrays: dict
     calls: dict
+    callees: dict = dataclasses.field(default_factory=dict)
 
     def pack(self, values: dict) -> bytes:
         """The uniform bytes for `values`, by field name.
@@ -223,9 +261,10 @@ def _parse_struct(text: str) -> tuple[tuple, int]:
     return tuple(fields), -(-offset // align_all) * align_all
 
 
-def _functions(text: str) -> dict[str, set[str]]:
-    """Each function's name and the identifiers its body mentions (bodies found by braces)."""
-    out = {}
+def _functions(text: str) -> tuple[dict[str, set[str]], dict[str, set[str]]]:
+    """Each function's name, the identifiers its body mentions and the names it calls (bodies
+    found by braces)."""
+    identifiers, calls = {}, {}
     for match in _FUNCTION.finditer(text):
         start = text.index("{", match.end())
         depth, i = 0, start
@@ -234,8 +273,9 @@ def _functions(text: str) -> dict[str, set[str]]:
             if depth == 0:
                 break
             i += 1
-        out[match.group(1)] = set(_IDENT.findall(text[start:i]))
-    return out
+        identifiers[match.group(1)] = set(_IDENT.findall(text[start:i]))
+        calls[match.group(1)] = set(_CALL.findall(text[start:i]))
+    return identifiers, calls
 
 
 @functools.lru_cache(maxsize=None)
@@ -243,13 +283,15 @@ def info(name: str) -> ShaderInfo:
     """The :class:`ShaderInfo` of shader `name` (its preludes included)."""
     text = _COMMENT.sub("", source(name))
     fields, size = _parse_struct(text)
+    identifiers, callees = _functions(text)
     return ShaderInfo(
         fields=fields,
         size=size,
         bindings={var: int(n) for n, var in _BINDING.findall(text)},
         workgroup_arrays={var: (_ELEMENT_BYTES[kind], expr.strip())
                           for var, kind, expr in _WORKGROUP.findall(text)},
-        calls=_functions(text),
+        calls=identifiers,
+        callees=callees,
     )
 
 
@@ -280,11 +322,26 @@ def workgroup_size(shader: str, entry: str) -> dict[str, int]:
     return dict(zip(("WG_X", "WG_Y"), SHADERS[shader].entries[entry]))
 
 
-def dispatch_size(shader: str, entry: str, width: int, rows: int) -> tuple[int, int]:
-    """Workgroups to dispatch so that every pixel of a width × rows image is covered."""
+def constant(name: str) -> int:
+    """A ``const NAME: u32 = Nu;`` of the shader library, e.g. ``constant("BLOCK")``."""
+    return _library()[name]
+
+
+def dispatch_size(shader: str, entry: str, width: int, rows: int,
+                  constants: dict | None = None) -> tuple[int, int]:
+    """Workgroups to dispatch so that every pixel of a width × rows image is covered, for the
+    pipeline with these override constants (the manifest's workgroup size by default).
+
+    Examples
+    --------
+    >>> dispatch_size("separable", "along_y_rows", 300, 20)  # 128 columns × BLOCK rows each
+    (3, 3)
+    """
+    values = {**_library(), **workgroup_size(shader, entry), **(constants or {})}
     size = SHADERS[shader].entries[entry]
-    wg_y = size[1] if len(size) > 1 else 1
-    return -(-width // size[0]), -(-rows // wg_y)
+    cover = SHADERS[shader].tiles.get(entry, ("WG_X", "WG_Y" if len(size) > 1 else "1"))
+    x, y = (_evaluate(expression, values) for expression in cover)
+    return -(-width // x), -(-rows // y)
 
 
 def reads_neighbours(shader: str) -> bool:
@@ -324,14 +381,14 @@ def workgroup_bytes(shader: str, entry: str, constants: dict[str, int]) -> int:
     2132
     """
     shader_info = info(shader)
-    values = {**workgroup_size(shader, entry), **constants}
+    values = {**_library(), **workgroup_size(shader, entry), **constants}
     used, pending = set(), [entry]
     while pending:
         name = pending.pop()
         if name in used:
             continue
         used.add(name)
-        pending.extend(n for n in shader_info.calls.get(name, ()) if n in shader_info.calls)
+        pending.extend(n for n in shader_info.callees.get(name, ()) if n in shader_info.calls)
     names = set().union(*(shader_info.calls[f] for f in used))
     return sum(element * _evaluate(expression, values)
                for var, (element, expression) in shader_info.workgroup_arrays.items()

@@ -1,0 +1,73 @@
+"""bench.html's measuring modes as smoke tests: each runs on a small image and posts its JSON
+with the keys docs/benchmarks.md describes. On SwiftShader the timings mean nothing, so none is
+asserted; the upload mode's read-back check (``exact``) is."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+from conftest import START_TIMEOUT_MS
+
+DONE = "() => /^[{]|error:/m.test(document.querySelector('[data-testid=bench-output]').textContent)"
+
+
+def _bench(browser, server_url, query: str) -> dict:
+    context = browser.new_context()
+    page = context.new_page()
+    errors: list[str] = []
+    page.on("pageerror", lambda exc: errors.append(str(exc)))
+    try:
+        page.goto(f"{server_url}bench.html?{query}")
+        page.wait_for_function(DONE, timeout=START_TIMEOUT_MS)
+        text = page.locator("[data-testid=bench-output]").inner_text()
+    finally:
+        context.close()
+    assert "error:" not in text, text
+    assert not errors, errors
+    result = json.loads(text)
+    assert result["adapter"]["vendor"]
+    return result
+
+
+def test_bench_mode_measures_every_chain_and_variant(browser, server_url):
+    result = _bench(browser, server_url,
+                    "mode=bench&size=64&runs=2&warmup_ms=0&chain=gauss8,benchmark&entries=|separable=twopass")
+    assert result["mode"] == "bench" and result["size"] == 64
+    assert set(result["chains"]) == {"gauss8", "benchmark"}
+    for chain in result["chains"].values():
+        assert set(chain["variants"]) == {"default", "separable=twopass"}
+        for variant in chain["variants"].values():
+            assert variant["gpu_ms_median"] >= 0
+            assert set(variant["kernels"]) == set(variant["passes_ms_median"])
+    default = result["chains"]["gauss8"]["variants"]["default"]["kernels"]
+    two = result["chains"]["gauss8"]["variants"]["separable=twopass"]["kernels"]
+    assert "separable_tile.tile_packed" in default.values()
+    assert "separable.along_y_rows" in two.values()
+    assert result["upload_ms_median"] >= 0 and result["readback_ms_median"] >= 0
+
+
+def test_upload_mode_checks_every_method(browser, server_url):
+    methods = ["write", "chunks:0.01", "mapped", "staging", "bitmap"]
+    result = _bench(browser, server_url, f"mode=upload&size=64&runs=1&methods={'|'.join(methods)}")
+    assert result["mode"] == "upload" and result["bytes"] == 64 * 64 * 4
+    assert list(result["methods"]) == methods
+    for name, row in result["methods"].items():
+        assert row["exact"] is True, (name, row)
+        assert row["used"] == name, (name, row)  # 64 px rows of RGBA are 256 bytes: bitmap serves
+        for key in ("cold_ms_median", "warm_ms_median", "cold_ms_min", "warm_ms_min"):
+            assert row[key] >= 0, (name, key, row)
+
+
+@pytest.mark.parametrize("entries", ["|separable=twopass"])
+def test_scale_mode_gives_a_row_per_size_sigma_and_variant(browser, server_url, entries):
+    result = _bench(browser, server_url, f"mode=scale&sizes=32,64&sigmas=1,9&runs=1&entries={entries}")
+    assert result["mode"] == "scale"
+    rows = {(row["size"], row["sigma"], row["variant"]): row for row in result["rows"]}
+    assert set(rows) == {(size, sigma, variant) for size in (32, 64) for sigma in ("copy", 1, 9)
+                         for variant in ("default", "separable=twopass")}
+    for row in rows.values():
+        assert row["gpu_ms"] >= 0 and row["kernels"], row
+    # σ = 9 is radius 36, beyond the fused pass: two passes in both variants
+    assert "separable.along_x_blocked" in rows[64, 9, "default"]["kernels"]
+    assert "separable_tile.tile_packed" in rows[64, 1, "default"]["kernels"]
