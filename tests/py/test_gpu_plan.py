@@ -82,7 +82,7 @@ def test_max_halo_bounds_every_parameter_in_range():
             assert max(p.halo for p in passes) <= plan.max_halo()
 
 
-def test_separable_filters_run_in_one_pass_up_to_the_tiles_radius():
+def test_separable_filters_run_as_two_passes_or_in_one_up_to_the_tiles_radius():
     def passes(sigma, truncate=4.0, **options):
         steps = chain.validate([{"op": "gaussian_blur", "params": {"sigma": sigma, "truncate": truncate}}])
         return [(p.shader, p.entry) for p in plan.plan_chain(steps, GEOMETRY, limits=plan.MIN_LIMITS,
@@ -91,13 +91,15 @@ def test_separable_filters_run_in_one_pass_up_to_the_tiles_radius():
     largest = shaders.SHADERS["separable_tile"].max_radius
     assert largest == 32  # test_gpu_accuracy's two-pass cases go just beyond it
     assert plan.general_radius("separable_tile") == largest
-    assert passes(3.0) == [("separable_tile", "tile")]  # radius 12
-    assert passes(largest / 4) == [("separable_tile", "tile")]
     two = [("separable", "along_x"), ("separable", "along_y_rows")]
+    assert passes(3.0) == two  # the default, at every radius
+    assert passes(16.0, truncate=6.0) == two
+    tile = {"separable": "tile"}
+    assert passes(3.0, options=tile) == [("separable_tile", "tile")]  # radius 12
+    assert passes(largest / 4, options=tile) == [("separable_tile", "tile")]
     blocked = [("separable", "along_x_blocked"), ("separable", "along_y_rows")]
-    assert passes(largest / 4 + 0.2) == blocked  # one more than the tile serves
-    assert passes(16.0, truncate=6.0) == two  # radius 96: the blocked row pass's tile is too large
-    assert passes(3.0, options={"separable": "twopass"}) == two
+    assert passes(largest / 4 + 0.2, options=tile) == blocked  # one more than the tile serves
+    assert passes(16.0, truncate=6.0, options=tile) == two  # radius 96: the blocked row pass's tile is too large
     with pytest.raises(ValueError, match="planning option"):
         passes(3.0, options={"separable": "threepass"})
 
@@ -158,19 +160,18 @@ def test_chains_ping_pong_and_release_scratch_buffers():
 
 def test_the_first_row_pass_unpacks_the_upload_unless_the_unpacked_image_is_read_again():
     blur = chain.validate([{"op": "gaussian_blur"}])
-    fused = plan.plan_chain(blur, GEOMETRY, limits=plan.MIN_LIMITS)
+    fused = plan.plan_chain(blur, GEOMETRY, limits=plan.MIN_LIMITS, options={"separable": "tile"})
     assert [p.entry for p in fused.passes] == ["tile_packed"]
     assert fused.passes[0].inputs == {"packed": "upload"}
-    two = plan.plan_chain(blur, GEOMETRY, limits=plan.MIN_LIMITS, options={"separable": "twopass"})
+    two = plan.plan_chain(blur, GEOMETRY, limits=plan.MIN_LIMITS)
     assert two.passes[0].entry == "along_x_packed" and two.passes[0].inputs == {"packed": "upload"}
     unfused = plan.plan_chain(blur, GEOMETRY, limits=plan.MIN_LIMITS, fuse=False)
     assert unfused.passes[0].shader == "unpack"
     # banded, a pass reaching other rows cannot read the upload, which has no halo rows
-    banded = plan.plan_chain(blur, GEOMETRY, limits=plan.MIN_LIMITS, banded=True)
+    banded = plan.plan_chain(blur, GEOMETRY, limits=plan.MIN_LIMITS, banded=True, options={"separable": "tile"})
     assert [(p.shader, p.entry) for p in banded.passes] == [("unpack", "main"), ("separable_tile", "tile")]
     assert banded.passes[1].halo > 0
-    banded = plan.plan_chain(blur, GEOMETRY, limits=plan.MIN_LIMITS, banded=True,
-                             options={"separable": "twopass"})
+    banded = plan.plan_chain(blur, GEOMETRY, limits=plan.MIN_LIMITS, banded=True)
     assert banded.passes[0].entry == "along_x_packed" and banded.passes[0].halo == 0
     # unsharp masking reads its input again after the blur: the unpacked image must exist
     sharp = plan.plan_chain(chain.validate([{"op": "unsharp_mask"}]), GEOMETRY, limits=plan.MIN_LIMITS)
@@ -214,8 +215,8 @@ def _pair(**options):
     return plan.plan_chain(steps, GEOMETRY, limits=plan.MIN_LIMITS, **options)
 
 
-def test_a_gradient_and_the_correlation_after_it_run_as_one_pass():
-    fused = _pair()
+def test_a_gradient_and_the_correlation_after_it_can_run_as_one_pass():
+    fused = _pair(options={"separable": "tile", "pairs": "fused"})
     assert [(p.shader, p.entry) for p in fused.passes] == [("separable_tile", "tile_packed"),
                                                              ("edges_convolve", "main")]
     pair = fused.passes[1]
@@ -223,11 +224,12 @@ def test_a_gradient_and_the_correlation_after_it_run_as_one_pass():
     assert pair.uniforms["mode"] == shaders.enum("MODE")["constant"] and pair.uniforms["cval"] == 0.5
     assert pair.uniforms["edge_mode"] == shaders.enum("MODE")["wrap"]
     assert len(pair.weights) == 25
-    separate = [(p.shader, p.entry) for p in _pair(options={"pairs": "separate"}).passes[1:]]
-    assert separate == [("edges", "main"), ("convolve", "blocked")]
+    separate = [(p.shader, p.entry) for p in _pair().passes[2:]]  # the default
+    assert separate == [("edges", "main"), ("convolve", "tiled")]
     # not when the gradient image is wanted, or bands would need two border rules in one halo
     for options in ({"stages": True}, {"keep": True}, {"banded": True}):
-        assert "edges_convolve" not in {p.shader for p in _pair(**options).passes}, options
+        passes = _pair(options={"pairs": "fused"}, **options).passes
+        assert "edges_convolve" not in {p.shader for p in passes}, options
 
 
 def test_only_small_correlations_join_a_gradient():
@@ -236,8 +238,10 @@ def test_only_small_correlations_join_a_gradient():
         kernel = np.zeros((2 * radius + 1, 2 * radius + 1))
         kernel[0, 0] = kernel[-1, -1] = 1  # rank 2
         steps = chain.validate([{"op": "edges"}, {"op": "convolve", "params": {"kernel": kernel.tolist()}}])
-        passes = plan.plan_chain(steps, GEOMETRY, limits=plan.MIN_LIMITS).passes
+        passes = plan.plan_chain(steps, GEOMETRY, limits=plan.MIN_LIMITS, options={"pairs": "fused"}).passes
         assert (passes[-1].shader == "edges_convolve") == joined
+        passes = plan.plan_chain(steps, GEOMETRY, limits=plan.MIN_LIMITS).passes
+        assert passes[-1].shader == "convolve"  # the default: two passes
 
 
 # What each pass computes, in elementary steps: fused passes do several.
@@ -287,9 +291,12 @@ def test_fusion_keeps_what_every_kept_buffer_holds(seed):
         for extra in ({}, {"stages": True}, {"keep": True}, {"banded": True}):
             plain = plan.plan_chain(steps, GEOMETRY, limits=limits, fuse=False, readback=True,
                                     options={"separable": "twopass", "pairs": "separate"}, **extra)
-            fused = plan.plan_chain(steps, GEOMETRY, limits=limits, readback=True, display=True, **extra)
-            want, got = _meaning(plain), _meaning(fused)
-            assert got[fused.result] == want[plain.result]
-            assert [got[b] for b in fused.kept] == [want[b] for b in plain.kept]
-            assert [got[b] for b in fused.stages] == [want[b] for b in plain.stages]
-            assert got[fused.readback] == want[plain.readback]
+            want = _meaning(plain)
+            for options in ({}, {"separable": "tile", "pairs": "fused"}):
+                fused = plan.plan_chain(steps, GEOMETRY, limits=limits, readback=True, display=True,
+                                        options=options, **extra)
+                got = _meaning(fused)
+                assert got[fused.result] == want[plain.result]
+                assert [got[b] for b in fused.kept] == [want[b] for b in plain.kept]
+                assert [got[b] for b in fused.stages] == [want[b] for b in plain.stages]
+                assert got[fused.readback] == want[plain.readback]
