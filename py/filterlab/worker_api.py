@@ -581,7 +581,7 @@ def encode(pixels, bits: int = 8) -> Any:
 
 
 @_boundary
-async def debug(action: str, argument: str = "") -> Any:
+def debug(action: str, argument: str = "") -> Any:
     """Test and diagnostics hooks: ``stats``, ``destroy-device``, ``band-rows``, ``entries``,
     ``upload``, ``upload-cold`` and ``pipelines``.
 
@@ -594,7 +594,9 @@ async def debug(action: str, argument: str = "") -> Any:
     which sets how images are uploaded (``filterlab.gpu.engine.UPLOAD_METHODS``). ``upload``
     uploads the current image again by the method given (by default the engine's), and returns
     its time and whether the GPU then holds exactly the decoded bytes; ``upload-cold`` does so
-    into new buffers, as for a new image. ``pipelines`` is ``auto``, ``general`` or
+    into new buffers, as for a new image (these two return a coroutine, which the worker
+    awaits: ``debug`` itself stays synchronous, so that ``fatal`` stops Python while the call
+    is on the stack, where the worker sees it). ``pipelines`` is ``auto``, ``general`` or
     ``specialised``: which pipelines serve a pass with a kernel radius. ``fatal`` kills this
     worker's Python on purpose, to test that the page recovers.
     """
@@ -648,7 +650,7 @@ async def debug(action: str, argument: str = "") -> Any:
             method = check_upload(argument or engine.upload)
         except ValueError as exc:
             raise UserError(str(exc)) from None
-        return _js(_public(await engine.reupload(method, cold=action == "upload-cold")))
+        return _reupload(engine, method, cold=action == "upload-cold")
     if action == "pipelines":
         if argument not in ("auto", "general", "specialised"):
             raise UserError(f"pipelines must be auto, general or specialised, got {argument!r}")
@@ -658,6 +660,12 @@ async def debug(action: str, argument: str = "") -> Any:
         _state.gpu.destroy()
         return _js({"destroyed": True})
     raise UserError(f"unknown debug action {action!r}")
+
+
+@_boundary
+async def _reupload(engine, method: str, *, cold: bool) -> Any:
+    """``debug('upload')``: upload the current image again by `method` and check it."""
+    return _js(_public(await engine.reupload(method, cold=cold)))
 
 
 def _fatal() -> None:
