@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import io
+import json
 import time
 
 import numpy as np
@@ -64,3 +65,24 @@ def wait_verified(page, timeout_ms=120_000):
     value = float(page.locator(METRIC).inner_text())
     page.evaluate(f"() => {{ document.querySelector('{METRIC}').textContent = '–'; }}")
     return value
+
+
+BENCH_DONE = "() => /^[{]|error:/m.test(document.querySelector('[data-testid=bench-output]').textContent)"
+
+
+def bench_result(browser, url: str, timeout_ms: int) -> dict:
+    """Open a bench.html `url` in a fresh context and return the JSON it shows, asserting that
+    the page reported no error and raised none."""
+    context = browser.new_context()
+    page = context.new_page()
+    errors: list[str] = []
+    page.on("pageerror", lambda exc: errors.append(str(exc)))
+    try:
+        page.goto(url)
+        page.wait_for_function(BENCH_DONE, timeout=timeout_ms)
+        text = page.locator("[data-testid=bench-output]").inner_text()
+    finally:
+        context.close()
+    assert "error:" not in text, text
+    assert not errors, errors
+    return json.loads(text)

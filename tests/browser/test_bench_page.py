@@ -4,28 +4,13 @@ asserted; the upload mode's read-back check (``exact``) is."""
 
 from __future__ import annotations
 
-import json
-
 import pytest
 from conftest import START_TIMEOUT_MS
-
-DONE = "() => /^[{]|error:/m.test(document.querySelector('[data-testid=bench-output]').textContent)"
+from pages import bench_result
 
 
 def _bench(browser, server_url, query: str) -> dict:
-    context = browser.new_context()
-    page = context.new_page()
-    errors: list[str] = []
-    page.on("pageerror", lambda exc: errors.append(str(exc)))
-    try:
-        page.goto(f"{server_url}bench.html?{query}")
-        page.wait_for_function(DONE, timeout=START_TIMEOUT_MS)
-        text = page.locator("[data-testid=bench-output]").inner_text()
-    finally:
-        context.close()
-    assert "error:" not in text, text
-    assert not errors, errors
-    result = json.loads(text)
+    result = bench_result(browser, f"{server_url}bench.html?{query}", START_TIMEOUT_MS)
     assert result["adapter"]["vendor"]
     return result
 

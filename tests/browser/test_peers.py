@@ -4,32 +4,18 @@ Also: the peers stay out of the app's own bundle."""
 
 from __future__ import annotations
 
-import json
 import math
 import re
 
 from conftest import DIST, START_TIMEOUT_MS
+from pages import bench_result
 
 NAMES = {"filterlab", "naive-wgsl", "tfjs-webgpu", "opencv-js-f32", "opencv-js-u8", "numpy-pyodide"}
 GPU = {"filterlab", "naive-wgsl", "tfjs-webgpu"}
 
 
 def test_peers_page_runs_every_implementation_and_they_agree(browser, server_url):
-    context = browser.new_context()
-    page = context.new_page()
-    errors: list[str] = []
-    page.on("pageerror", lambda exc: errors.append(str(exc)))
-    try:
-        page.goto(f"{server_url}bench.html?mode=peers&size=64&runs=1")
-        page.wait_for_function(
-            "() => /^[{]|error:/m.test(document.querySelector('[data-testid=bench-output]').textContent)",
-            timeout=START_TIMEOUT_MS)
-        text = page.locator("[data-testid=bench-output]").inner_text()
-    finally:
-        context.close()
-    assert "error:" not in text, text
-    result = json.loads(text)
-    assert not errors, errors
+    result = bench_result(browser, f"{server_url}bench.html?mode=peers&size=64&runs=1", START_TIMEOUT_MS)
 
     assert result["mode"] == "peers"
     assert (result["size"], result["sigma"], result["radius"]) == (64, 3, 12)

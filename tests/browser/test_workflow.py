@@ -357,6 +357,7 @@ def test_controls_are_named_and_the_page_explains_itself(open_app):
     # The drop zone opens the file chooser from the keyboard without scrolling the page.
     page.set_viewport_size({"width": 900, "height": 300})
     page.get_by_test_id("drop-zone").focus()
+    expect(page.get_by_test_id("drop-zone")).to_be_focused()  # after the dialog gave focus back
     before = page.evaluate("() => [window.scrollY, document.querySelector('.panel').scrollTop]")
     with page.expect_file_chooser():
         page.keyboard.press("Space")

@@ -42,7 +42,7 @@ console.log(JSON.stringify(texts.map((t) => evaluateCell(t))));
 
 def evaluate(texts):
     if NODE is None:
-        pytest.skip("node is not installed")
+        pytest.fail("node is not installed: make test installs the project's Node dependencies and needs node")
     done = subprocess.run([NODE, "--input-type=module", "-e", SCRIPT, json.dumps(texts)], cwd=ROOT,
                           capture_output=True, text=True, timeout=60, check=True)
     return json.loads(done.stdout)
