@@ -39,7 +39,8 @@ export class Verifier {
    * order, the last one at fraction 1. `first` is true from the first verdict on (every
    * first-verdict tile done).
    *
-   * Resolves with `{ metrics, stages, tiles, referenceMs, readMs, wallMs, pixels? }`: `metrics`
+   * Resolves with `{ metrics, stages, tiles, referenceMs, readMs, marks, wallMs, pixels? }`:
+   * `marks` say when the stages were first reached (ms from the start), `metrics`
    * of the final output (null without a GPU), `stages` the metrics of every enabled step (when
    * they were compared), `referenceMs` the reference's compute time summed over tiles,
    * `readMs` the time spent reading tiles from the GPU worker (reads overlap, so this may
@@ -48,12 +49,31 @@ export class Verifier {
   async run({ chain, stages = false, tol, pixels = false, view = null, summary = false, contrast = false, shown = null },
     { signal, onStart, onTile, onProgress } = {}) {
     const started = performance.now();
+    // when each stage was first reached, in ms from the start: where a verdict's time goes
+    const marks = {};
+    const since = () => Math.round((performance.now() - started) * 10) / 10;
+    const mark = (name) => {
+      marks[name] ??= since();
+    };
+    // the GPU worker's calls, [what, start, end, tiles] in ms from the start (the first 64)
+    const calls = [];
+    const checks = []; // the first 64 tiles checked: [index, sent, answered, the worker's ms]
+    const traced = (what, count, promise) => {
+      const at = since();
+      const record = calls.length < 64 ? [what, at, null, count] : null;
+      if (record) calls.push(record);
+      return promise.finally(() => {
+        if (record) record[2] = since();
+      });
+    };
     await abortable(this.pool.ready, signal);
     const image = this.pool.image.id;
     const job = await this.gpu.call("verify_start",
       { chain, stages, workers: this.pool.image.workers, view, summary, contrast, shown },
       { signal, channel: "verify" });
+    mark("started");
     await this.pool.imageReady(signal);
+    mark("imageReady");
     onStart?.(job);
     const { tiles, width, height, channels } = job;
     const area = (t) => (t[1] - t[0]) * (t[3] - t[2]);
@@ -75,8 +95,19 @@ export class Verifier {
     let lastProgress = 0;
     let combining = null;
 
-    const combineAll = () => Promise.all(partials.map((list) =>
-      this.gpu.call("combine", { partials: list, tol }, { signal })));
+    // While tiles come in, each combine folds the records that are new since the last one
+    // into that one's folded record (per output), so it costs what the new tiles cost. The
+    // final verdict combines every tile's own record, its sums rounded once.
+    const folded = partials.map(() => ({ record: null, count: 0 }));
+    const combineAll = (final) => Promise.all(partials.map(async (list, k) => {
+      if (final) return traced("combine", list.length, this.gpu.call("combine", { partials: list, tol }, { signal }));
+      const count = list.length;
+      const records = [...(folded[k].record ? [folded[k].record] : []), ...list.slice(folded[k].count, count)];
+      const { metrics, partial } = await traced("fold", records.length,
+        this.gpu.call("combine", { partials: records, tol, fold: true }, { signal }));
+      folded[k] = { record: partial, count };
+      return metrics;
+    }));
 
     return new Promise((resolve, reject) => {
       let settled = false;
@@ -91,32 +122,32 @@ export class Verifier {
       };
       signal?.addEventListener("abort", () => fail(new DOMException("superseded", "AbortError")), { once: true });
 
-      const progress = async (force) => {
-        const now = performance.now();
-        if (!force && (combining || now - lastProgress < PROGRESS_MS)) return;
-        lastProgress = now;
+      const progress = async (force, final = false) => {
+        if (!force && (combining || performance.now() - lastProgress < PROGRESS_MS)) return;
+        while (combining) await combining; // one at a time: each folds on the one before
+        lastProgress = performance.now();
         const first = firstDone === firstCount;
         const snapshot = { done, fraction: doneArea / totalArea, first };
-        combining = partials.length ? combineAll() : Promise.resolve([]);
+        combining = partials.length ? combineAll(final) : Promise.resolve([]);
         const combined = await combining;
         combining = null;
         if (settled) return;
         snapshot.metrics = combined.length ? combined[combined.length - 1] : null;
         snapshot.stages = job.stages && combined.length ? combined : null;
+        if (first) mark("firstVerdict");
         onProgress?.(snapshot);
         return snapshot;
       };
 
       const finished = async () => {
         try {
-          await combining;
-          const last = await progress(true);
+          const last = await progress(true, true);
           if (settled) return;
           settled = true;
           this.pool.removeEventListener("worker-ready", onWorker);
           resolve({
             metrics: last.metrics, stages: last.stages, tiles: tiles.length, workers: this.pool.image.workers,
-            referenceMs, readMs,
+            referenceMs, readMs, marks: { ...marks, calls, checks },
             wallMs: performance.now() - started, pixels: cpuPixels,
           });
         } catch (err) {
@@ -127,6 +158,7 @@ export class Verifier {
       const checked = (slot, record, result) => {
         slot.outstanding--;
         const tile = tiles[record.index];
+        mark("firstChecked");
         done++;
         doneArea += area(tile);
         if (tile[4]) firstDone++;
@@ -163,11 +195,15 @@ export class Verifier {
           if (!slot) return;
           const record = backlog.shift();
           slot.outstanding++;
+          const sent = since();
           slot.client.call("check_tile", {
             chain, image, tile: tiles[record.index], gpu: record.gpu, tol, stages: job.stages, pixels,
             view: job.view, stretch: job.stretch ?? null,
           }, { signal, transfer: record.gpu.map((a) => a.buffer) })
-            .then((result) => checked(slot, record, result), (err) => lost(slot, record, err));
+            .then((result) => {
+              if (checks.length < 64) checks.push([record.index, sent, since(), Math.round(result.ms ?? 0)]);
+              checked(slot, record, result);
+            }, (err) => lost(slot, record, err));
         }
       };
 
@@ -187,11 +223,13 @@ export class Verifier {
           reads++;
           reading += indices.length;
           const started = performance.now();
-          this.gpu.call("verify_read", { job: job.job, tiles: indices }, { signal })
-            .then((records) => {
+          traced("read", indices.length, this.gpu.call("verify_read", { job: job.job, tiles: indices }, { signal }))
+            .then(({ tiles: records, read }) => {
+              if (read && calls.length < 64) calls.push(["gpu-read", read.mib, read.submitMs, read.mapMs, read.copyMs]);
               reads--;
               reading -= indices.length;
               readMs += performance.now() - started;
+              mark("firstRead");
               backlog.push(...records);
               pump();
             }, fail);

@@ -3,4 +3,15 @@
 // OffscreenCanvas, handing frames to the page as ImageBitmaps (no pixel readback).
 import { serveWorker } from "./runtime.js";
 
-serveWorker("GPU_METHODS", ["device", "Requesting a WebGPU device"]);
+// The adapter is requested at once, while Python starts; filterlab.gpu.device takes it
+// (once) for its first device.
+let adapter = self.navigator.gpu?.requestAdapter({ powerPreference: "high-performance" }).catch(() => null);
+self.takeAdapter = () => {
+  const taken = adapter;
+  adapter = undefined;
+  return taken;
+};
+
+// Verification's tile reads and metric combines run beside the queue: a read waiting for its
+// mapAsync holds up neither the next read nor a slider move's run.
+serveWorker("GPU_METHODS", ["device", "Requesting a WebGPU device"], { concurrent: ["verify_read", "combine"] });

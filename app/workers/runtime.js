@@ -110,9 +110,14 @@ const nextTask = () => new Promise((resolve) => {
  * the start-up phase that the table's `init` makes up. Requests run one at a time, in order,
  * each in its own task; a request cancelled or superseded on its channel before it starts is
  * answered with an AbortError and never reaches Python.
+ *
+ * Methods named in `concurrent` do not wait their turn: once the worker has started, each
+ * starts as it arrives and runs beside the others, interleaving at its awaits. They must
+ * keep every GPU error scope they push free of awaits.
  */
-export function serveWorker(tableName, initPhase = null) {
+export function serveWorker(tableName, initPhase = null, { concurrent = [] } = {}) {
   const waiting = []; // requests not started yet, in order
+  const beside = new Set(concurrent);
   let py = null;
   let busy = false;
 
@@ -145,21 +150,26 @@ export function serveWorker(tableName, initPhase = null) {
         await nextTask(); // cancels and newer requests sent meanwhile are in `waiting` now
         const request = waiting.shift();
         if (!request) break;
-        const { id, method, args } = request;
-        try {
-          const result = await handle(method, args);
-          self.postMessage({ id, ok: true, result }, [...transferables(result)]);
-        } catch (err) {
-          if (isFatal(err)) {
-            emit("fatal", { message: "Python suffered a fatal error and stopped." });
-            return;
-          }
-          self.postMessage({ id, ok: false, error: toError(err) });
-        }
+        if (!(await serve(request))) return;
       }
     } finally {
       busy = false;
     }
+  }
+
+  /** Run one request and post its answer; false once Python has stopped for good. */
+  async function serve({ id, method, args }) {
+    try {
+      const result = await handle(method, args);
+      self.postMessage({ id, ok: true, result }, [...transferables(result)]);
+    } catch (err) {
+      if (isFatal(err)) {
+        emit("fatal", { message: "Python suffered a fatal error and stopped." });
+        return false;
+      }
+      self.postMessage({ id, ok: false, error: toError(err) });
+    }
+    return true;
   }
 
   self.onmessage = (e) => {
@@ -167,6 +177,10 @@ export function serveWorker(tableName, initPhase = null) {
     if (msg.cancel !== undefined) {
       const at = waiting.findIndex((r) => r.id === msg.cancel);
       if (at >= 0) abort(waiting.splice(at, 1)[0].id);
+      return;
+    }
+    if (py && beside.has(msg.method)) {
+      serve(msg);
       return;
     }
     if (msg.channel) {

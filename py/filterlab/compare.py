@@ -34,7 +34,7 @@ import numpy as np
 
 from ._checks import real
 
-__all__ = ["Metrics", "Partial", "metrics", "partial", "combine", "heatmap", "error_colours", "error_range", "error_edges", "nice_steps", "RAMP", "ZERO_COLOUR",
+__all__ = ["Metrics", "Partial", "metrics", "partial", "combine", "merge", "heatmap", "error_colours", "error_range", "error_edges", "nice_steps", "RAMP", "ZERO_COLOUR",
            "INVALID_COLOUR", "ERROR_FLOOR", "NICE_MANTISSAS", "DEFAULT_TOLERANCE"]
 
 #: The tolerance a comparison uses unless told otherwise: GPU and CPU agree to this.
@@ -341,6 +341,27 @@ def combine(partials, *, tol=DEFAULT_TOLERANCE):
     >>> m.mean_abs_error, (m.worst_x, m.worst_y)
     (0.25, (0, 0))
     """
+    return _metrics_of(merge(partials, tol=tol))
+
+
+def merge(partials, *, tol=DEFAULT_TOLERANCE):
+    """One :class:`Partial` for the union of disjoint tiles: partials folded together, so that
+    a running verification can combine only the tiles that came in since the last fold.
+
+    Folding is exact for every field but the two float64 sums, which each fold rounds once
+    (:func:`combine` of the original partials rounds them once in all).
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> a, b = np.zeros((2, 3)), np.arange(6.0).reshape(2, 3)
+    >>> parts = [partial(a[:, :1], b[:, :1]), partial(a[:, 1:], b[:, 1:], origin=(0, 1))]
+    >>> folded = merge(parts)
+    >>> (folded.max_abs_error, folded.worst_x, folded.worst_y, folded.samples)
+    (5.0, 2, 1, 6)
+    >>> combine([folded]) == combine(parts)
+    True
+    """
     tol = _tolerance(tol)
     partials = list(partials)
     if not partials:
@@ -352,7 +373,12 @@ def combine(partials, *, tol=DEFAULT_TOLERANCE):
             raise ValueError(
                 f"a partial was computed with tol={p.tolerance:g}, not the tol={tol:g} given"
             )
-    whole = _merge(partials, tol)
+    return _merge(partials, tol)
+
+
+def _metrics_of(whole):
+    """The :class:`Metrics` of a whole image from its one :class:`Partial`."""
+    tol = whole.tolerance
     mse = whole.sum_squared_error / whole.samples
     return Metrics(
         max_abs_error=whole.max_abs_error,

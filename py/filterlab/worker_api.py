@@ -373,7 +373,7 @@ async def run(chain: str, pixels: bool = False, stages: bool = False, present: b
               stretch=None) -> Any:
     """Run a chain (JSON text) on the current image on the GPU.
 
-    Returns ``{run, width, height, channels, timings, adapter, events}``, plus ``frame`` (an
+    Returns ``{run, width, height, channels, timings, adapter, events, clock}``, plus ``frame`` (an
     ImageBitmap) or ``display`` (RGBA8) when presented, ``pixels`` (the final H×W×C result as a
     Float32Array) when asked, and ``stages`` (each enabled step's output) with ``stages``.
     Nothing is read back unless asked: a presented frame goes to the screen from the GPU.
@@ -382,8 +382,11 @@ async def run(chain: str, pixels: bool = False, stages: bool = False, present: b
 
     A run that only presents on the canvas returns as soon as its work is submitted; its
     ``timings`` then say ``pending: true``, and the worker posts the complete timings when the
-    GPU is done, as the event ``{event: "timings", run, timings}``.
+    GPU is done, as the event ``{event: "timings", run, timings}``. ``clock`` holds when the
+    call started and returned (:func:`_clock`); ``timings.hostMs`` the host's steps before the
+    GPU starts, in ms from the engine's start.
     """
+    started = _clock()
     steps = chains.validate(chain)  # bad parameters never reach the GPU
     h, w, c = _require_image().shape
     _state.runs += 1
@@ -406,7 +409,14 @@ async def run(chain: str, pixels: bool = False, stages: bool = False, present: b
         out["pixels"] = _typed(result.output)
     if stages:
         out["stages"] = [_typed(stage) for stage in result.stages]
+    out["clock"] = {"started": started, "returned": _clock()}
     return _js(out)
+
+
+def _clock() -> float:
+    """Milliseconds since the epoch, on the clock every page and worker shares
+    (``performance.timeOrigin + performance.now()``): where a run's time goes between them."""
+    return float(js.performance.timeOrigin + js.performance.now())
 
 
 def _drain_events() -> list[dict]:
@@ -506,9 +516,10 @@ async def _summarise_output(outputs, h: int, w: int, c: int) -> display.Summary:
 
 @_boundary
 async def verify_read(job: int, tiles) -> Any:
-    """The GPU's outputs for some tiles of verification `job`: per tile, ``{index, gpu}``,
-    the outputs as float32 H×W×C arrays (none without a GPU). The reference workers hold the
-    source image themselves (:func:`reference_load`)."""
+    """The GPU's outputs for some tiles of verification `job`: ``{tiles, read}``, per tile
+    ``{index, gpu}``, the outputs as float32 H×W×C arrays (none without a GPU), and how the
+    read went (``Engine.last_read``). The reference workers hold the source image themselves
+    (:func:`reference_load`)."""
     current = _state.job
     engine = _state.engine
     if current is None or current["id"] != job or (engine is not None and engine.runs != current["runs"]):
@@ -516,8 +527,9 @@ async def verify_read(job: int, tiles) -> Any:
     indices = [int(i) for i in tiles]
     picked = [current["tiles"][i] for i in indices]
     gpu = await engine.read_regions([(t.y0, t.y1, t.x0, t.x1) for t in picked]) if engine else None
-    return _js([{"index": index, "gpu": gpu[n] if gpu is not None else []}
-                for n, index in enumerate(indices)])
+    return _js({"tiles": [{"index": index, "gpu": gpu[n] if gpu is not None else []}
+                          for n, index in enumerate(indices)],
+                "read": _public(engine.last_read) if engine else None})
 
 
 def _gather(native: np.ndarray, rows: np.ndarray, cols: np.ndarray) -> np.ndarray:
@@ -532,10 +544,16 @@ def _gather(native: np.ndarray, rows: np.ndarray, cols: np.ndarray) -> np.ndarra
 
 
 @_boundary
-def combine(partials, tol: float = _compare.DEFAULT_TOLERANCE) -> Any:
-    """The metrics of the tiles verified so far, from their partial records."""
+def combine(partials, tol: float = _compare.DEFAULT_TOLERANCE, fold: bool = False) -> Any:
+    """The metrics of the tiles verified so far, from their partial records. With ``fold``,
+    ``{metrics, partial}``: the metrics and the records folded into one
+    (:func:`filterlab.compare.merge`), to pass again in place of those records."""
     records = [_compare.Partial(**record) for record in partials.to_py()]
-    return _js(_public(_compare.combine(records, tol=tol).as_dict()))
+    if not fold:
+        return _js(_public(_compare.combine(records, tol=tol).as_dict()))
+    whole = _compare.merge(records, tol=tol)
+    return _js({"metrics": _public(_compare.combine([whole], tol=tol).as_dict()),
+                "partial": whole.as_dict()})
 
 
 # Rows of float32 result read back at a time while exporting: the whole image never is.

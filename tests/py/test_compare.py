@@ -227,6 +227,35 @@ def test_partial_known_values():
     assert compare.Partial(**json.loads(json.dumps(p.as_dict()))) == p
 
 
+@pytest.mark.parametrize("case", ["noise", "ties", "nan"])
+def test_folding_as_tiles_arrive_gives_the_whole_image_metrics(case):
+    # A running verification folds each batch of new tiles into the fold of those before.
+    rng = np.random.default_rng(["noise", "ties", "nan"].index(case) + 40)
+    a = rng.random((29, 17, 3), dtype=np.float32)
+    b = (a + rng.normal(0, 1e-5, a.shape)).astype(np.float32)
+    if case == "ties":
+        b = a.copy()
+        for y, x, c in [(20, 2, 0), (3, 16, 2), (3, 15, 1)]:  # equal largest differences
+            a[y, x, c], b[y, x, c] = 0.5, 0.75
+    elif case == "nan":
+        b[25, 1, 2] = b[8, 9, 0] = np.nan
+    whole = compare.metrics(a, b)
+    for _ in range(5):
+        tiling = _random_tiling(rng, 29, 17)
+        parts = [compare.partial(a[y0:y1, x0:x1], b[y0:y1, x0:x1], origin=(y0, x0))
+                 for y0, y1, x0, x1 in tiling]
+        rng.shuffle(parts)
+        folded, start = None, 0
+        while start < len(parts):
+            stop = start + int(rng.integers(1, 5))
+            folded = compare.merge([*([folded] if folded else []), *parts[start:stop]])
+            start = stop
+        assert_combined_equals(compare.combine([folded]), whole)
+        assert folded.samples == a.size and folded.pixels == 29 * 17
+    if case == "ties":  # the first in raster order
+        assert (whole.worst_y, whole.worst_x) == (3, 15)
+
+
 def test_combine_refuses_mismatches():
     p = compare.partial(np.zeros(2), np.ones(2), tol=0.1)
     with pytest.raises(ValueError, match="at least one"):

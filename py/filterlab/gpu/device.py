@@ -112,7 +112,12 @@ class GPUDevice:
         gpu = getattr(js.navigator, "gpu", None)
         if gpu is None:
             raise GPUUnavailableError("WebGPU is not available in this browser (navigator.gpu is missing).")
-        adapter = await gpu.requestAdapter(js_object({"powerPreference": "high-performance"}))
+        # The GPU worker asks for the adapter while Python starts (app/workers/gpu.worker.js).
+        early = js.self.takeAdapter() if hasattr(js.self, "takeAdapter") else None
+        if early is not None:
+            adapter = await early
+        else:
+            adapter = await gpu.requestAdapter(js_object({"powerPreference": "high-performance"}))
         if adapter is None:
             raise GPUUnavailableError("WebGPU is present but no GPU adapter was found.")
         features = [name for name in _OPTIONAL_FEATURES if adapter.features.has(name)]
@@ -188,12 +193,21 @@ class GPUDevice:
         self._device.pushErrorScope("out-of-memory")
         self._device.pushErrorScope("validation")
 
-    async def pop_scopes(self, what: str) -> None:
-        """Pop the scopes pushed by :meth:`push_scopes`; raise :class:`GPUError` if one fired."""
-        device = self._device
-        validation = await device.popErrorScope()
-        memory = await device.popErrorScope()
-        if memory is not None:
-            raise GPUError(f"The GPU ran out of memory while {what}.")
-        if validation is not None:
-            raise GPUError(f"The GPU rejected {what}: {validation.message}")
+    def pop_scopes(self, what: str):
+        """Pop the scopes pushed by :meth:`push_scopes`, at once; return an awaitable that
+        raises :class:`GPUError` if one fired. Both answers come back in one round trip, and
+        the caller may await them later (after handing a frame on) without another run's
+        scopes getting in between."""
+        validation = self._device.popErrorScope()
+        memory = self._device.popErrorScope()
+        return _scope_errors(validation, memory, what)
+
+
+async def _scope_errors(validation, memory, what: str) -> None:
+    """Raise :class:`GPUError` for the first error of two popped scopes that fired."""
+    validation = await validation
+    memory = await memory
+    if memory is not None:
+        raise GPUError(f"The GPU ran out of memory while {what}.")
+    if validation is not None:
+        raise GPUError(f"The GPU rejected {what}: {validation.message}")

@@ -112,6 +112,7 @@ class Engine:
         self.pipelines = "auto"
         self.kept: tuple[list[str], list] | None = None  # (buffers, bands) readable by read_regions
         self.runs = 0  # counts runs, so that readers of kept outputs can tell they are current
+        self.last_read = None  # the last read_regions: MiB, and ms to submit, map and copy
         # (steps, result buffer, bands, every enabled step's buffer or None) of the last run
         self._last: tuple | None = None
         self._cval_rows: set[int] = set()
@@ -179,6 +180,11 @@ class Engine:
         if self._source is None:
             raise ValueError("No image is loaded.")
         t0 = time.perf_counter()
+        host = {}  # where the host's time goes before the GPU starts, in ms from t0
+
+        def mark(name):
+            host[name] = (time.perf_counter() - t0) * 1e3
+
         device = await self.gpu.acquire()
         if not self._prepared:
             self.prepare()
@@ -194,7 +200,9 @@ class Engine:
         self.kept = None
         self._last = None
         self.resources.set_geometry((g, tuple(bands)))
-        job = _Job(plan, bands, timings={"upload_ms": 0.0, "upload_method": "", "bands": len(bands)})
+        job = _Job(plan, bands, timings={"upload_ms": 0.0, "upload_method": "", "bands": len(bands),
+                                         "host_ms": host})
+        mark("planned")
         early = timings is not None and canvas and not plan.reads
         try:
             # Allocation, upload and work all happen inside the error scopes, so running out of
@@ -203,23 +211,27 @@ class Engine:
             try:
                 await self._upload(device, job)
                 self._allocate(job)
+                mark("allocated")
                 encoder = device.createCommandEncoder()
                 self._encode(device, encoder, job)
                 if canvas:
                     self.presenter.encode(device, encoder, self.resources, plan.result, g.width,
                                           g.height, stretch)
+                mark("encoded")
                 job.timings["submitted"] = time.perf_counter()
                 device.queue.submit(to_js([encoder.finish()]))
-            finally:
-                try:
-                    await self.gpu.pop_scopes("the filter chain")
-                except GPUError:
-                    # Buffers made inside the scope may be invalid (out of memory): start the
-                    # next run from a fresh pool and a fresh upload rather than reuse them.
-                    self.resources.set_geometry(None)
-                    self._uploaded = None
-                    raise
+                mark("submitted")
+            except BaseException:
+                await self._checked(self.gpu.pop_scopes("the filter chain"))  # a GPU error says most
+                raise
+            # A presented run hands its frame on before the scopes' answer is in: a GPU error
+            # then arrives with the timings, and the page clears the frame.
+            checked = self._checked(self.gpu.pop_scopes("the filter chain"))
+            if not early:
+                await checked
+                mark("checked")
             frame = self.presenter.frame() if canvas else None
+            mark("framed")
             every = plan.kept if keep == "stages" and plan.kept else None
             if keep:
                 self.kept = (every or [plan.result], bands)
@@ -228,16 +240,31 @@ class Engine:
             self._release(job)
             raise
         if early:
-            asyncio.ensure_future(self._finish(device, job, t0, timings))
+            asyncio.ensure_future(self._finish(device, job, t0, timings, checked))
             pending = {k: v for k, v in job.timings.items() if k != "submitted"}
             return RunResult(output=None, timings=dict(pending, pending=True), frame=frame)
         result = await self._finish(device, job, t0)
         result.frame = frame
         return result
 
-    async def _finish(self, device, job: _Job, t0: float, report=None) -> RunResult:
-        """Wait for the GPU, collect what the job reads back and its timings, release it."""
+    async def _checked(self, scopes) -> None:
+        """Await popped error scopes; after a GPU error, the next run starts afresh."""
         try:
+            await scopes
+        except GPUError:
+            # Buffers made inside the scope may be invalid (out of memory): start the next run
+            # from a fresh pool and a fresh upload rather than reuse them.
+            self.resources.set_geometry(None)
+            self._uploaded = None
+            self._last = self.kept = None
+            raise
+
+    async def _finish(self, device, job: _Job, t0: float, report=None, checked=None) -> RunResult:
+        """Wait for the GPU (and `checked`, the run's error scopes, when still to come),
+        collect what the job reads back and its timings, release it."""
+        try:
+            if checked is not None:
+                await checked
             await device.queue.onSubmittedWorkDone()
             if job.query is None:
                 wall = (time.perf_counter() - job.timings["submitted"]) * 1e3
@@ -319,7 +346,8 @@ class Engine:
         packed = bytearray(len(passes) * slot)
         for i, (_, width, height, uniforms) in enumerate(passes):
             packed[i * slot: i * slot + info.size] = info.pack({"width": width, "height": height, **uniforms})
-        staging = res.create_buffer(offset * 4, buffer_usage("MAP_READ", "COPY_DST"), "regions staging")
+        t0 = time.perf_counter()
+        staging, generation = res.reader(offset * 4)
         try:
             self.gpu.push_scopes()
             try:
@@ -343,15 +371,23 @@ class Engine:
                 device.queue.submit(to_js([encoder.finish()]))
             finally:
                 await self.gpu.pop_scopes("reading tiles back")
-            await staging.mapAsync(js.GPUMapMode.READ)
+            t_submitted = time.perf_counter()
+            await staging.mapAsync(js.GPUMapMode.READ, 0, offset * 4)
+            t_mapped = time.perf_counter()
             try:
-                mapped = staging.getMappedRange()
-                return [[js.Float32Array.new(mapped, start * 4, size).slice() for start, size in sizes]
-                        for sizes in layout]
+                mapped = staging.getMappedRange(0, offset * 4)
+                regions = [[js.Float32Array.new(mapped, start * 4, size).slice() for start, size in sizes]
+                           for sizes in layout]
             finally:
                 staging.unmap()
-        finally:
-            res.destroy_buffer(staging)
+        except BaseException:
+            res.return_reader(staging, generation)
+            raise
+        res.return_reader(staging, generation)
+        t_copied = time.perf_counter()
+        self.last_read = {"mib": offset * 4 / 2**20, "submit_ms": (t_submitted - t0) * 1e3,
+                          "map_ms": (t_mapped - t_submitted) * 1e3, "copy_ms": (t_copied - t_mapped) * 1e3}
+        return regions
 
     async def _upload(self, device, job: _Job) -> None:
         """Write the source image (per band) unless this device already holds it so banded."""

@@ -22,7 +22,7 @@ from typing import Any
 from pyodide.ffi import JsException
 
 from . import shaders
-from .device import GPUDevice, js_object
+from .device import GPUDevice, buffer_usage, js_object
 
 # Background compiles in flight at once: enough to keep the GPU process busy, few enough that
 # a software adapter's compiles do not starve the page.
@@ -45,6 +45,8 @@ class Resources:
         # key -> (name, entry, constants, urgent), urgent ones first
         self._queue: collections.OrderedDict = collections.OrderedDict()
         self._compiling: set[tuple] = set()
+        self._pump_due = False  # a pump is scheduled for after the current task
+        self._readers: list = []  # idle MAP_READ buffers, kept for the next read-back
         self._generation = 0  # bumped by reset: compiles for a lost device are dropped
         self.live_buffers = 0
         self.blocking_compiles = 0
@@ -113,6 +115,15 @@ class Resources:
         speculative = [k for k, job in self._queue.items() if not job[3]]
         for stale in speculative[:-_SPECULATIVE_QUEUE]:
             del self._queue[stale]
+        # Compiles start after the current task: a run queues them while it encodes, and
+        # starting them (a shader module, a descriptor, a call into the GPU process each)
+        # would otherwise delay its submit and its frame.
+        if not self._pump_due:
+            self._pump_due = True
+            asyncio.get_event_loop().call_soon(self._pump_later)
+
+    def _pump_later(self) -> None:
+        self._pump_due = False
         self._pump()
 
     def _pump(self) -> None:
@@ -163,6 +174,32 @@ class Resources:
         buffer.destroy()
         self.live_buffers -= 1
 
+    def reader(self, size: int):
+        """A MAP_READ buffer of at least `size` bytes that nothing else is using, for a
+        read-back; hand it back with :meth:`return_reader`. Read-backs come in series of
+        similar sizes (verification's tile groups), so buffers are reused rather than made
+        and zeroed each time. Returns ``(buffer, generation)``, both for :meth:`return_reader`."""
+        fits = [b for b in self._readers if int(b.size) >= _align4(size)]
+        if fits:
+            buffer = min(fits, key=lambda b: int(b.size))
+            self._readers.remove(buffer)
+            return buffer, self._generation
+        # Round up to a 1/8 step of the next power of two: later reads of a similar size fit.
+        step = max(1 << 16, (1 << max(0, (_align4(size) - 1).bit_length())) // 8)
+        size = -(-size // step) * step
+        return self.create_buffer(size, buffer_usage("MAP_READ", "COPY_DST"), "read-back"), self._generation
+
+    def return_reader(self, buffer, generation: int) -> None:
+        """Keep a buffer from :meth:`reader` (unmapped) for the next read-back; only the
+        largest :data:`_READERS_KEPT` stay. One from a device lost meanwhile went with it."""
+        if generation != self._generation:
+            self.live_buffers -= 1
+            return
+        self._readers.append(buffer)
+        self._readers.sort(key=lambda b: -int(b.size))
+        while len(self._readers) > _READERS_KEPT:
+            self.destroy_buffer(self._readers.pop())
+
     def set_geometry(self, geometry: tuple | None) -> None:
         """Drop pooled buffers and bind groups when the image geometry changes."""
         if geometry != self._geometry:
@@ -208,21 +245,27 @@ class Resources:
 
     def _release_pool(self) -> None:
         self._bind_groups.clear()
-        for buffer in self._pool.values():
+        for buffer in [*self._pool.values(), *self._readers]:
             self.destroy_buffer(buffer)
         self._pool.clear()
+        self._readers.clear()
 
     def reset(self) -> None:
         """Forget everything built on a device that is gone (its buffers went with it)."""
         self._bind_groups.clear()
-        self.live_buffers -= len(self._pool)
+        self.live_buffers -= len(self._pool) + len(self._readers)
         self._pool.clear()
+        self._readers.clear()
         self._pipelines.clear()
         self._modules.clear()
         self._queue.clear()
         self._compiling.clear()
         self._generation += 1
         self._geometry = None
+
+
+# Idle read-back buffers kept: as many as verification has reads in flight (app/verifier.js).
+_READERS_KEPT = 2
 
 
 def _align4(size: int) -> int:

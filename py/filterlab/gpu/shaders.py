@@ -353,9 +353,15 @@ _OPERATORS = {ast.Add: operator.add, ast.Sub: operator.sub, ast.Mult: operator.m
               ast.Div: operator.floordiv, ast.FloorDiv: operator.floordiv}
 
 
+@functools.lru_cache(maxsize=None)
+def _parse(expression: str) -> ast.expr:
+    """The syntax tree of a WGSL array-size expression (parsed once: runs evaluate it often)."""
+    return ast.parse(re.sub(r"\b(\d+)u\b", r"\1", expression), mode="eval").body
+
+
 def _evaluate(expression: str, constants: dict[str, int]) -> int:
     """Evaluate a WGSL array-size expression (integers, + - * /, parentheses, overrides)."""
-    tree = ast.parse(re.sub(r"\b(\d+)u\b", r"\1", expression), mode="eval").body
+    tree = _parse(expression)
 
     def walk(node):
         if isinstance(node, ast.Constant) and isinstance(node.value, int):
@@ -380,8 +386,13 @@ def workgroup_bytes(shader: str, entry: str, constants: dict[str, int]) -> int:
     >>> workgroup_bytes("separable", "along_x", {"RADIUS": 2})  # 5 taps and 128 + 4 pixels
     2132
     """
+    return _workgroup_bytes(shader, entry, tuple(sorted(constants.items())))
+
+
+@functools.lru_cache(maxsize=4096)
+def _workgroup_bytes(shader: str, entry: str, constants: tuple) -> int:
     shader_info = info(shader)
-    values = {**_library(), **workgroup_size(shader, entry), **constants}
+    values = {**_library(), **workgroup_size(shader, entry), **dict(constants)}
     used, pending = set(), [entry]
     while pending:
         name = pending.pop()
