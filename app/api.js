@@ -74,11 +74,23 @@ export function installApi(session) {
      * ("auto", "general" or "specialised"), "fatal" (forces a fatal error in the GPU worker,
      * which the page recovers from), "pool" (each reference worker's tiles checked and wasm
      * memory), "pool-fatal" (the same in a reference worker, which the pool replaces),
-     * "verification" (tiles, workers and times of the last complete verification).
+     * "verification" (tiles, workers and times of the last complete verification), "last-run"
+     * (when the last GPU run was sent, started and returned in the worker, and came back, in
+     * ms since the epoch, with `hostMs`: the worker's steps before the GPU starts), "startup"
+     * (when the GPU worker was made and each of its start-up phases began, in page time),
+     * "costs" (main-thread time spent on each session event's listeners and on repainting
+     * the error map since the last call, with counts).
      */
     async debug(action, argument = "") {
       await ready;
       if (action === "verification") return session.lastVerification ?? null;
+      if (action === "last-run") return session.lastRun ?? null;
+      if (action === "startup") return session.phaseTimes;
+      if (action === "costs") {
+        const costs = session.costs;
+        session.costs = {};
+        return costs;
+      }
       if (action === "pool") return { size: session.pool.size, ready: session.pool.readyCount, workers: await session.pool.stats() };
       if (action === "pool-fatal") {
         const slot = session.pool.holders[0] ?? session.pool.workers.find((s) => s?.started);

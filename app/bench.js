@@ -345,11 +345,15 @@ async function uiBench() {
   const d = frame.contentDocument;
   await w.filterlab.ready;
   result.ready_ms = performance.now() - t0;
+  result.startup = await w.filterlab.debug("startup");
   result.gpu_info = w.filterlab.gpuInfo();
   const gpuCanvas = d.querySelector("[data-testid=canvas-gpu]");
   const metrics = d.querySelector("[data-testid=metrics]");
-  const onScreen = () => new Promise((resolve) => gpuCanvas.addEventListener("frame",
-    () => w.requestAnimationFrame(() => resolve(performance.now())), { once: true }));
+  let frameEvent = 0; // epoch ms of the last frame event
+  const onScreen = () => new Promise((resolve) => gpuCanvas.addEventListener("frame", () => {
+    frameEvent = performance.timeOrigin + performance.now();
+    w.requestAnimationFrame(() => resolve(performance.now()));
+  }, { once: true }));
   // resolves when the metrics show a verdict of one of `kinds` ("first" comes with "final" when
   // the first verdict's tiles are all the tiles there are)
   const verdict = (...kinds) => new Promise((resolve) => {
@@ -387,28 +391,57 @@ async function uiBench() {
   await log(`step added: verified after ${result.add_step_to_verified_ms.toFixed(1)} ms`);
   const step = d.querySelectorAll("[data-testid^=step-][data-testid$=-enabled]").length - 1;
   const sigma = d.querySelector(`[data-testid=param-${step}-sigma]`);
+  // How busy the page's main thread is: a message loop in its window notes every gap of
+  // over 2 ms between its turns (the thread was doing something else), summed per move.
+  const probe = { busy: 0, last: 0, running: true };
+  const channel = new w.MessageChannel();
+  channel.port1.onmessage = () => {
+    const now = performance.now();
+    if (probe.last && now - probe.last > 2) probe.busy += now - probe.last;
+    probe.last = now;
+    if (probe.running) setTimeout(() => channel.port2.postMessage(0), 1);
+  };
+  channel.port2.postMessage(0);
+  const mainThread = () => {
+    const busy = Math.round(probe.busy);
+    probe.busy = 0;
+    return { busy_ms: busy };
+  };
   result.moves = [];
   for (let i = 0; i < moves; i++) {
+    mainThread(); // from here on
+    await w.filterlab.debug("costs");
     const value = (1.5 + 0.35 * (i + 1)).toFixed(2);
     t = performance.now();
+    const input = performance.timeOrigin + t;
     shown = onScreen();
     const first = verdict("first", "final");
     final = verdict("final");
     sigma.value = value;
     sigma.dispatchEvent(new w.Event("input", { bubbles: true }));
     const frameMs = (await shown) - t;
+    // where the time to the frame went: page to worker, the worker's run (its host steps
+    // before the GPU starts), worker back to page, the frame drawn, the next animation frame
+    const run = await w.filterlab.debug("last-run");
+    const path = run && {
+      to_sent: run.sent - input, to_worker: run.started - run.sent, in_worker: run.returned - run.started,
+      host_ms: run.hostMs, back: run.received - run.returned, to_frame_event: frameEvent - run.received,
+      to_animation_frame: input + frameMs - frameEvent,
+    };
     const firstMs = (await first) - t;
     const finalMs = (await final) - t;
     const gpuMs = Number(d.querySelector("[data-testid=timing-GPU]")?.textContent.split(" ")[0]);
     const verification = await w.filterlab.debug("verification");
+    const main_thread = { ...mainThread(), costs: await w.filterlab.debug("costs") };
     result.moves.push({ sigma: Number(value), radius: Math.floor(4 * value + 0.5), to_frame_ms: frameMs,
-      to_first_verdict_ms: firstMs, to_verified_ms: finalMs, gpu_ms: gpuMs, verification });
+      to_first_verdict_ms: firstMs, to_verified_ms: finalMs, gpu_ms: gpuMs, path, main_thread, verification });
     await log(`move ${i}: ${JSON.stringify(result.moves[i])}`);
     await sleep(200);
   }
   const med = (key) => median(result.moves.map((m) => m[key]));
   result.median = { to_frame_ms: med("to_frame_ms"), to_first_verdict_ms: med("to_first_verdict_ms"),
     to_verified_ms: med("to_verified_ms"), gpu_ms: med("gpu_ms") };
+  probe.running = false;
   result.pool = await w.filterlab.debug("pool");
   result.gpu_worker = await w.filterlab.debug("stats");
   return result;

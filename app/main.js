@@ -202,6 +202,7 @@ async function main() {
       setStatus(`${name}: ${err.message}`, "error");
     }
   };
+  session.phaseTimes.push({ phase: "page-ready", at: Math.round(performance.now()) });
   api.ready();
   if (waitingImage) {
     const { bytes, name } = waitingImage;

@@ -11,6 +11,8 @@ import { ReferencePool } from "./pool.js";
 import { Verifier } from "./verifier.js";
 
 const PYODIDE_URL = new URL("pyodide/", document.baseURI).href;
+// Milliseconds since the epoch on the clock the page and its workers share.
+const epochMs = () => performance.timeOrigin + performance.now();
 
 export class Session extends EventTarget {
   constructor() {
@@ -23,16 +25,25 @@ export class Session extends EventTarget {
     this.verifying = new Latest();
     this.recovering = null;
     this.lateTimings = new Map(); // run id -> resolve, for runs that returned before the GPU was done
+    this.costs = {}; // main-thread time per event and page task (debug "costs")
   }
 
   emit(type, detail) {
+    const started = performance.now();
     this.dispatchEvent(new CustomEvent(type, { detail }));
+    this.spent(type, performance.now() - started);
+  }
+
+  /** Count main-thread time spent on `what` (an event's listeners, or page work by name). */
+  spent(what, ms) {
+    const cost = (this.costs[what] ??= { count: 0, ms: 0 });
+    cost.count++;
+    cost.ms += ms;
   }
 
   /** Start the GPU worker; resolves when it is ready. The reference pool starts after it. */
   async start() {
-    const ready = await this.startGpu();
-    this.startup = { gpuMs: ready.startupMs };
+    await this.startGpu();
     [this.catalog, this.defaults] = await Promise.all([this.gpu.call("ops"), this.gpu.call("defaults")]);
     this.pool = new ReferencePool(PYODIDE_URL);
     this.pool.addEventListener("worker-ready", () => this.emit("pool", { ready: this.pool.readyCount, size: this.pool.size }));
@@ -52,8 +63,11 @@ export class Session extends EventTarget {
         this.lateTimings.delete(msg.run);
         return;
       }
+      // when each start-up phase began, in ms since the page began loading
+      if (msg.event === "phase") this.phaseTimes.push({ phase: msg.phase, at: Math.round(performance.now()) });
       this.emit(msg.event, { worker: "gpu", ...msg });
     };
+    this.phaseTimes = [{ phase: "worker", at: Math.round(performance.now()) }];
     const worker = new Worker(new URL("./workers/gpu.worker.js", import.meta.url), { type: "module", name: "gpu" });
     this.gpu = new WorkerClient(worker, onEvent, () => {
       for (const resolve of this.lateTimings.values()) resolve({});
@@ -168,9 +182,11 @@ export class Session extends EventTarget {
         let out;
         let timings;
         try {
+          const sent = epochMs();
           out = await this.latestGpu.run((signal) => this.gpuCall("run",
             { chain: chainJson, pixels: pixels === "gpu", stages: stages === true, ...display.run },
             { signal, channel: "run" }));
+          this.lastRun = { sent, received: epochMs(), ...out.clock, hostMs: out.timings.hostMs };
           // A presented run comes back before the GPU is done; its timings follow.
           timings = out.timings.pending
             ? new Promise((resolve) => this.lateTimings.set(out.run, resolve))
@@ -222,7 +238,7 @@ export class Session extends EventTarget {
       if (pixels) result.pixels = verdict.pixels;
       result.verification = {
         tiles: verdict.tiles, workers: verdict.workers, referenceMs: verdict.referenceMs,
-        readMs: verdict.readMs, wallMs: verdict.wallMs,
+        readMs: verdict.readMs, wallMs: verdict.wallMs, marks: verdict.marks,
       };
       this.lastVerification = result.verification;
       this.emit("verified", { ...verdict, chain: chainJson });
