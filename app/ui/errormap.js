@@ -74,20 +74,70 @@ export function extremes(errors, into = { smallest: Infinity, largest: 0 }) {
 }
 
 /** RGBA8 colours of an error map on the log scale `edges` (compare.error_colours). */
-export function colourErrors(errors, edges, { ramp, zeroColour, invalidColour },
-  out = new Uint8ClampedArray(errors.length * 4)) {
+export function colourErrors(errors, edges, facts, out = new Uint8ClampedArray(errors.length * 4)) {
+  const { ramp, zero, invalid } = palette(facts);
+  const words = LITTLE_ENDIAN && out.byteOffset % 4 === 0 ? new Uint32Array(out.buffer, out.byteOffset, errors.length) : null;
+  // A float32 map's bits give each value's level to within a step or two (levelStarts).
+  const bits = errors instanceof Float32Array ? new Uint32Array(errors.buffer, errors.byteOffset, errors.length) : null;
+  const starts = bits ? levelStarts(edges) : null;
+  const n = edges.length;
   for (let i = 0; i < errors.length; i++) {
     const e = errors[i];
-    let rgb;
-    if (Number.isNaN(e) || e === Infinity || e === -Infinity) rgb = invalidColour;
-    else if (e <= 0) rgb = zeroColour;
-    else rgb = ramp[level(edges, e)];
-    out[4 * i] = rgb[0];
-    out[4 * i + 1] = rgb[1];
-    out[4 * i + 2] = rgb[2];
-    out[4 * i + 3] = 255;
+    let colour;
+    if (Number.isNaN(e) || e === Infinity || e === -Infinity) {
+      colour = invalid;
+    } else if (e <= 0) {
+      colour = zero;
+    } else {
+      let k = bits ? starts[bits[i] >>> 16] : level(edges, e);
+      while (k < n && edges[k] <= e) k++;
+      colour = ramp[k];
+    }
+    if (words) {
+      words[i] = colour;
+    } else {
+      out[4 * i] = colour & 255;
+      out[4 * i + 1] = (colour >>> 8) & 255;
+      out[4 * i + 2] = (colour >>> 16) & 255;
+      out[4 * i + 3] = 255;
+    }
   }
   return out;
+}
+
+const LITTLE_ENDIAN = new Uint8Array(new Uint32Array([1]).buffer)[0] === 1;
+const palettes = new WeakMap();
+const starts = new WeakMap();
+
+/** The map's colours packed as RGBA8 words (R in the low byte), once per set of facts. */
+function palette({ ramp, zeroColour, invalidColour }) {
+  let packed = palettes.get(ramp);
+  if (!packed) {
+    const pack = ([r, g, b]) => ((255 << 24) | (b << 16) | (g << 8) | r) >>> 0;
+    packed = { ramp: Uint32Array.from(ramp, pack), zero: pack(zeroColour), invalid: pack(invalidColour) };
+    palettes.set(ramp, packed);
+  }
+  return packed;
+}
+
+/**
+ * For each positive float32 whose top 16 bits are `t`, a level at or below its own: the
+ * level of the smallest float32 with those bits. Values in one such bucket differ by under
+ * 1 %, so the level is found from there in a step or two.
+ */
+function levelStarts(edges) {
+  let table = starts.get(edges);
+  if (!table) {
+    table = new Uint16Array(1 << 15);
+    const probe = new Float32Array(1);
+    const probeBits = new Uint32Array(probe.buffer);
+    for (let t = 0; t < 1 << 15; t++) {
+      probeBits[0] = t << 16;
+      table[t] = Number.isFinite(probe[0]) ? level(edges, probe[0]) : 0;
+    }
+    starts.set(edges, table);
+  }
+  return table;
 }
 
 /**

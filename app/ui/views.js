@@ -20,7 +20,11 @@ export { formatNumber };
 
 const $ = (id) => document.getElementById(id);
 const ZOOM_TO_WORST = 8; // "show me the worst pixel" zooms to at least 800 %
-const REPAINT_MS = 8; // time a frame may spend colouring the error map again
+// Colouring the error map again (a new range) happens in idle time, at most this long at once,
+// so that verification's messages and the next GPU frame never wait behind it; under a
+// steady load it still goes on after REPAINT_WAIT_MS.
+const REPAINT_MS = 8;
+const REPAINT_WAIT_MS = 250;
 const LABELS = { original: "Original", gpu: "GPU result", cpu: "CPU reference", error: "Error map" };
 
 function sized(canvas, width, height) {
@@ -150,7 +154,10 @@ export class Views {
   listen() {
     const { session, el } = this;
     session.addEventListener("image", ({ detail }) => this.showImage(detail));
-    session.addEventListener("stale", () => this.markStale(true));
+    session.addEventListener("stale", () => {
+      this.pauseHeatmap();
+      this.markStale(true);
+    });
     session.addEventListener("gpu-result", ({ detail }) => {
       this.showFrame(el.gpu, detail, "gpu");
       this.mark(el.gpu, false);
@@ -335,19 +342,37 @@ export class Views {
 
   /**
    * Colour the whole error map again (a new range): every verified tile, a few milliseconds
-   * of tiles a frame so that a large image never blocks the page. A newer range restarts it.
+   * of tiles at a time in idle time, so that a large image never blocks the page. A newer
+   * range restarts it.
    */
   drawHeatmap() {
     this.repaint = 0; // the next tile to colour again
-    if (this.redraw) return;
-    const step = () => {
+    this.resumeHeatmap();
+  }
+
+  /** Go on colouring the error map again where it stopped. */
+  resumeHeatmap() {
+    if (this.redraw || !this.errors || !(this.repaint < this.done.length)) return;
+    const step = (deadline) => {
       const started = performance.now();
-      while (this.errors && this.repaint < this.done.length && performance.now() - started < REPAINT_MS) {
+      const until = started + Math.max(1, Math.min(REPAINT_MS, deadline.timeRemaining()));
+      while (this.errors && this.repaint < this.done.length && performance.now() < until) {
         this.paintTile(this.done[this.repaint++]);
       }
-      this.redraw = this.errors && this.repaint < this.done.length ? requestAnimationFrame(step) : 0;
+      this.session.spent("heatmap repaint", performance.now() - started);
+      this.redraw = this.errors && this.repaint < this.done.length
+        ? requestIdleCallback(step, { timeout: REPAINT_WAIT_MS }) : 0;
     };
-    this.redraw = requestAnimationFrame(step);
+    this.redraw = requestIdleCallback(step, { timeout: REPAINT_WAIT_MS });
+  }
+
+  /**
+   * Stop colouring the error map again: after a parameter change, the GPU frame never waits
+   * behind it. The map is out of date then, and the next verification draws it afresh.
+   */
+  pauseHeatmap() {
+    cancelIdleCallback(this.redraw);
+    this.redraw = 0;
   }
 
   paintTile([y0, y1, x0, x1], values = null) {
