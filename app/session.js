@@ -76,9 +76,7 @@ export class Session extends EventTarget {
     });
     if (this.verifier) this.verifier.gpu = this.gpu;
     const allowed = "gpu" in navigator && Boolean(navigator.gpu);
-    const { startupMs, ...gpuInfo } = await this.gpu.call("init", { pyodideURL: PYODIDE_URL, allowed });
-    this.gpuInfo = gpuInfo;
-    return { startupMs };
+    this.gpuInfo = await this.gpu.call("init", { pyodideURL: PYODIDE_URL, allowed });
   }
 
   /**

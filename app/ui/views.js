@@ -347,12 +347,7 @@ export class Views {
    */
   drawHeatmap() {
     this.repaint = 0; // the next tile to colour again
-    this.resumeHeatmap();
-  }
-
-  /** Go on colouring the error map again where it stopped. */
-  resumeHeatmap() {
-    if (this.redraw || !this.errors || !(this.repaint < this.done.length)) return;
+    if (this.redraw) return;
     const step = (deadline) => {
       const started = performance.now();
       const until = started + Math.max(1, Math.min(REPAINT_MS, deadline.timeRemaining()));

@@ -129,7 +129,7 @@ export function serveWorker(tableName, initPhase = null, { concurrent = [] } = {
       result = await py.methods.get("init").callKwargs(defined(args));
     }
     emit("phase", { phase: "ready", label: "Ready", ms: py.elapsed() });
-    return { ...result, startupMs: py.elapsed() };
+    return result;
   }
 
   async function handle(method, args) {
