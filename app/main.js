@@ -11,7 +11,7 @@ import { installWorkflow } from "./workflow.js";
 const $ = (id) => document.getElementById(id);
 const status = $("status");
 // Verification waits for the input to pause this long, so a slider drag stays on the GPU path.
-const IDLE_MS = 150;
+const IDLE_MS = 100;
 
 function setStatus(text, level = "") {
   status.textContent = text;

@@ -225,6 +225,7 @@ export class Session extends EventTarget {
       const verdict = await this.verifier.run({ ...display, chain: chainJson, stages, tol, pixels }, {
         signal,
         onStart: (job) => this.emit("verify-tiles", job),
+        onSummary: (summary) => this.emit("verify-summary", { summary }),
         onTile: (tile) => this.emit("verify-tile", tile),
         onProgress: (progress) => {
           this.emit("verify-progress", { ...progress, chain: chainJson });

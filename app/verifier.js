@@ -34,7 +34,10 @@ export class Verifier {
    * `contrast` and `shown` choose what the page is shown (the stage in view, its histograms
    * and display stretch) and pass through to verify_start.
    *
-   * Callbacks: `onStart(job)` with the tiles; `onTile({ tile, preview, error, gpuPreview })`
+   * Callbacks: `onStart(job)` with the tiles; `onSummary(summary)` with the histograms of the
+   * output in view, when `summary` asked for them without `contrast` (the GPU worker computes
+   * them once every tile is read, so no verdict before the final one waits for them);
+   * `onTile({ tile, preview, error, gpuPreview })`
    * as each tile is verified; `onProgress({ done, fraction, first, metrics, stages })` in
    * order, the last one at fraction 1. `first` is true from the first verdict on (every
    * first-verdict tile done).
@@ -47,7 +50,7 @@ export class Verifier {
    * exceed the wall time), `pixels` the reference result (H×W×C float32) when asked.
    */
   async run({ chain, stages = false, tol, pixels = false, view = null, summary = false, contrast = false, shown = null },
-    { signal, onStart, onTile, onProgress } = {}) {
+    { signal, onStart, onSummary, onTile, onProgress } = {}) {
     const started = performance.now();
     // when each stage was first reached, in ms from the start: where a verdict's time goes
     const marks = {};
@@ -77,6 +80,10 @@ export class Verifier {
     onStart?.(job);
     const { tiles, width, height, channels } = job;
     const area = (t) => (t[1] - t[0]) * (t[3] - t[2]);
+    const byFirstThenArea = (a, b) => {
+      const [ta, tb] = [tiles[a.index], tiles[b.index]];
+      return (tb[4] - ta[4]) || (ta[4] ? area(tb) - area(ta) : 0);
+    };
     const totalArea = width * height;
     const firstCount = tiles.filter((t) => t[4]).length;
     const partials = Array.from({ length: job.gpu ? job.outputs : 0 }, () => []);
@@ -111,6 +118,20 @@ export class Verifier {
 
     return new Promise((resolve, reject) => {
       let settled = false;
+      // The histograms asked for later, once every tile is read: computing them holds the GPU
+      // worker for a while, and the reads go first. The final verdict waits for them.
+      let summarised = null;
+      const summarise = () => {
+        summarised ??= job.summaryLater
+          ? traced("summary", 0, this.gpu.call("verify_summary", { job: job.job }, { signal }))
+            .then(({ summary }) => {
+              if (!settled) onSummary?.(summary);
+            }, (err) => {
+              if (!isAbort(err)) fail(err);
+            })
+          : Promise.resolve();
+        return summarised;
+      };
       // A worker that starts (or replaces one that died) can take tiles at once.
       const onWorker = () => pump();
       this.pool.addEventListener("worker-ready", onWorker);
@@ -141,6 +162,7 @@ export class Verifier {
 
       const finished = async () => {
         try {
+          await summarise();
           const last = await progress(true, true);
           if (settled) return;
           settled = true;
@@ -165,14 +187,17 @@ export class Verifier {
         referenceMs += result.referenceMs;
         result.partials.forEach((p, k) => partials[k].push(p));
         if (cpuPixels) place(cpuPixels, result.pixels, tile, width, channels);
-        onTile?.({ tile, preview: result.preview, error: result.error ?? null, gpuPreview: result.gpuPreview ?? null });
         if (done === tiles.length) {
           finished();
-          return;
+        } else {
+          // The worker gets its next tile and the GPU worker the next reads before the page
+          // draws this one; the first verdict's metrics go ahead of the reads.
+          const firstNow = tile[4] && firstDone === firstCount;
+          if (firstNow) progress(true).catch(fail);
+          pump();
+          if (!firstNow) progress(false).catch(fail);
         }
-        const firstNow = tile[4] && firstDone === firstCount;
-        progress(firstNow).catch(fail);
-        pump();
+        onTile?.({ tile, preview: result.preview, error: result.error ?? null, gpuPreview: result.gpuPreview ?? null });
       };
 
       const lost = (slot, record, err) => {
@@ -214,7 +239,9 @@ export class Verifier {
         const held = this.pool.holders.reduce((n, s) => n + s.outstanding, 0);
         const batch = Math.max(1, Math.ceil(workers / 2));
         while (reads < READS_IN_FLIGHT && (next < tiles.length || redo.length)) {
-          const room = workers * (PER_WORKER + READ_AHEAD) - held - backlog.length - reading;
+          // The first verdict's tiles are read together, in one read, however many they are.
+          const room = Math.max(workers * (PER_WORKER + READ_AHEAD) - held - backlog.length - reading,
+            firstCount - next);
           const left = tiles.length - next + redo.length;
           // read a whole batch at a time, unless the workers would otherwise wait
           if (room < Math.min(batch, left) && (held + backlog.length + reading > 0 || room <= 0)) return;
@@ -231,6 +258,10 @@ export class Verifier {
               readMs += performance.now() - started;
               mark("firstRead");
               backlog.push(...records);
+              // The first verdict waits for its slowest tile: its largest tiles (the interior
+              // sample) start first, then the edges' strips, the corners last.
+              if (records.some((r) => tiles[r.index][4])) backlog.sort(byFirstThenArea);
+              if (next === tiles.length && reads === 0) summarise();
               pump();
             }, fail);
         }

@@ -7,11 +7,14 @@
 //   opencv-js-u8   OpenCV.js cv.GaussianBlur on 8-bit
 //   numpy-pyodide  the app's NumPy reference, run by its reference pool (the verifier)
 // Query: size (4096), sigma (3), runs (10), cpu_runs (3: timed rounds for the CPU peers, which
-// take seconds each at 4096²), warmup_ms (3000), impls (comma-separated names; all by default).
+// take seconds each at 4096²), warmup_ms (3000), spinup_ms (300), impls (comma-separated
+// names; all by default).
 //
 // Each peer runs once to produce the output that is checked, then the GPU peers warm up for
 // warmup_ms, then every peer runs in turn for `runs` rounds, the order rotating each round so
-// that none always follows a slow CPU run. Figures are medians. Timed per peer:
+// that none always follows a slow CPU run. Before its GPU times are taken in a round, a GPU
+// peer runs its sustained blurs back to back for spinup_ms: the readbacks and CPU peers before
+// it leave the GPU idle, and an idle GPU lowers its clocks. Figures are medians. Timed per peer:
 //   gpu_ms            one blur in one submit, no readback; timestamp queries where the adapter
 //                     has them, else the wall clock to the queue's completion (gpu_clock says
 //                     which); null for the CPU peers
@@ -119,6 +122,7 @@ export async function peers(session, { log, testImage }) {
   const runs = Number(query.get("runs") ?? 10);
   const cpuRuns = Math.min(runs, Number(query.get("cpu_runs") ?? 3));
   const warmupMs = Number(query.get("warmup_ms") ?? 3000);
+  const spinupMs = Number(query.get("spinup_ms") ?? 300);
   const wanted = query.get("impls")?.split(",") ?? NAMES;
   const unknown = wanted.filter((n) => !NAMES.includes(n));
   if (unknown.length) throw new Error(`unknown implementation(s) ${unknown.join(", ")}; known: ${NAMES.join(", ")}`);
@@ -179,6 +183,7 @@ export async function peers(session, { log, testImage }) {
 
   const gpuImpls = impls.filter((i) => i.kind === "gpu");
   const runGpu = async (impl, row) => {
+    for (const until = performance.now() + spinupMs; performance.now() < until;) await impl.sustained();
     const g = await impl.gpu();
     row.gpu.push(g.ms);
     row.clock = g.clock;
@@ -246,6 +251,7 @@ export async function peers(session, { log, testImage }) {
     runs,
     cpu_runs: cpuRuns,
     warmup_ms: warmupMs,
+    spinup_ms: spinupMs,
     image: { width: size, height: size, channels: 4, bits: 8, alpha: "opaque", source: "bench.js testImage(size)" },
     input_max_abs_diff: inputDiff,
     reference: anchorName,

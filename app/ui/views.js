@@ -24,6 +24,8 @@ const ZOOM_TO_WORST = 8; // "show me the worst pixel" zooms to at least 800 %
 // so that verification's messages and the next GPU frame never wait behind it; under a
 // steady load it still goes on after REPAINT_WAIT_MS.
 const REPAINT_MS = 8;
+// Tiles are drawn for at most this long an animation frame while results arrive (showTile).
+const PAINT_MS = 6;
 const REPAINT_WAIT_MS = 250;
 const LABELS = { original: "Original", gpu: "GPU result", cpu: "CPU reference", error: "Error map" };
 
@@ -71,6 +73,8 @@ export class Views {
     this.errors = null; // Float32Array H×W: the viewed output's max |Δ| over channels
     this.size = null;
     this.done = []; // verified tiles, whose error map is drawn
+    this.unpainted = []; // verified tiles not drawn yet (showTile)
+    this.paintFrame = 0;
     this.range = { smallest: Infinity, largest: 0 };
     this.job = null;
     this.original = null; // the original's summary (histograms, stretch)
@@ -175,11 +179,13 @@ export class Views {
     });
     session.addEventListener("verify-tiles", ({ detail }) => this.startTiles(detail));
     session.addEventListener("verify-tile", ({ detail }) => this.showTile(detail));
+    session.addEventListener("verify-summary", ({ detail }) => this.histogram.set("result", detail.summary));
     session.addEventListener("verify-progress", ({ detail }) => {
       this.progress(detail.fraction);
       if (detail.metrics && detail.fraction < 1) this.showMetrics(detail.metrics, detail.first ? "first" : "partial", detail.chain, detail.fraction);
     });
     session.addEventListener("verified", ({ detail }) => {
+      this.paintTiles(); // every tile is drawn when the final verdict shows
       this.progress(1);
       this.markStale(false);
       this.showMetrics(detail.metrics, "final", detail.chain);
@@ -202,6 +208,7 @@ export class Views {
     this.viewer.setSize(info.width, info.height);
     this.errors = null;
     this.done = [];
+    this.dropTiles();
     for (const canvas of [el.cpu, el.heatmap, el.gpuStage]) {
       sized(canvas, info.width, info.height);
       clear(canvas);
@@ -233,8 +240,12 @@ export class Views {
     this.job = job;
     this.size = [job.width, job.height];
     this.viewer.setSize(job.width, job.height);
-    this.errors = job.gpu ? new Float32Array(job.width * job.height) : null;
+    // Only verified tiles' values are ever read, so the last verification's array serves
+    // again (at 4096² a new one is 64 MiB to allocate and zero while tiles are due).
+    const pixels = job.width * job.height;
+    this.errors = job.gpu ? (this.errors?.length === pixels ? this.errors : new Float32Array(pixels)) : null;
     this.done = [];
+    this.dropTiles();
     this.range = { smallest: Infinity, largest: 0 };
     this.scale?.setData(Infinity, 0);
     // The CPU view and the error map are rebuilt tile by tile for the current settings, on a
@@ -250,7 +261,8 @@ export class Views {
     this.caption(stage);
     if (job.stretch) this.stretch = job.stretch;
     if (job.frame || job.display) this.showFrame(el.gpu, job, "gpu"); // presented again with the stretch
-    this.histogram.set("result", job.summary ?? null); // a script's run asks for none
+    // A script's run asks for none; without auto contrast it follows (verify-summary).
+    this.histogram.set("result", job.summary ?? null);
     this.histogram.mark("result", this.contrast && job.stretch ? job.stretch : null);
     this.progress(0);
   }
@@ -324,20 +336,52 @@ export class Views {
     }
   }
 
+  /**
+   * A verified tile: its errors and the map's range now, its drawing (the reference's preview,
+   * the error map's colours) at the next animation frames, a few milliseconds of tiles a frame.
+   * The page's thread then turns back to the tiles' messages at once, and hands the workers
+   * their next tiles, instead of drawing while results wait; the final verdict draws whatever
+   * is left first (flushTiles).
+   */
   showTile({ tile, preview, error, gpuPreview }) {
     const [y0, y1, x0, x1] = tile;
     const w = x1 - x0;
     const h = y1 - y0;
-    this.el.cpu.getContext("2d").putImageData(new ImageData(preview, w, h), x0, y0);
-    if (gpuPreview) this.el.gpuStage.getContext("2d").putImageData(new ImageData(gpuPreview, w, h), x0, y0);
-    if (!error || !this.errors) return;
-    const width = this.size[0];
-    for (let y = 0; y < h; y++) this.errors.set(error.subarray(y * w, (y + 1) * w), (y0 + y) * width + x0);
-    this.done.push(tile);
-    extremes(error, this.range);
-    const before = this.scale.limits;
-    this.scale.setData(this.range.smallest, this.range.largest);
-    if (this.scale.limits === before) this.paintTile(tile, error); // else drawHeatmap repaints all
+    const heat = Boolean(error && this.errors);
+    if (heat) {
+      const width = this.size[0];
+      for (let y = 0; y < h; y++) this.errors.set(error.subarray(y * w, (y + 1) * w), (y0 + y) * width + x0);
+      this.done.push(tile);
+      extremes(error, this.range);
+      this.scale.setData(this.range.smallest, this.range.largest); // a new range repaints all
+    }
+    this.unpainted.push({ tile, preview, gpuPreview, error: heat ? error : null });
+    this.paintFrame ||= requestAnimationFrame(() => this.paintTiles(PAINT_MS));
+  }
+
+  /** Draw the tiles shown since the last frame, for at most `budget` ms, then go on next frame. */
+  paintTiles(budget = Infinity) {
+    const until = performance.now() + budget;
+    const started = performance.now();
+    cancelAnimationFrame(this.paintFrame);
+    while (this.unpainted.length && performance.now() < until) {
+      const { tile, preview, gpuPreview, error } = this.unpainted.shift();
+      const [y0, y1, x0, x1] = tile;
+      const w = x1 - x0;
+      const h = y1 - y0;
+      this.el.cpu.getContext("2d").putImageData(new ImageData(preview, w, h), x0, y0);
+      if (gpuPreview) this.el.gpuStage.getContext("2d").putImageData(new ImageData(gpuPreview, w, h), x0, y0);
+      if (error) this.paintTile(tile, error);
+    }
+    this.session.spent("tile drawing", performance.now() - started);
+    this.paintFrame = this.unpainted.length ? requestAnimationFrame(() => this.paintTiles(PAINT_MS)) : 0;
+  }
+
+  /** Drop the tiles not drawn yet: they belong to a verification that was replaced. */
+  dropTiles() {
+    cancelAnimationFrame(this.paintFrame);
+    this.paintFrame = 0;
+    this.unpainted = [];
   }
 
   /**

@@ -28,8 +28,12 @@ function writeTree(FS, sources, stripPrefix, root) {
   }
 }
 
-/** Start Pyodide and import filterlab.worker_api; report each named phase as it happens. */
-async function startPython(pyodideURL, tableName) {
+/**
+ * Start Pyodide and import filterlab.worker_api; report each named phase as it happens.
+ * `early`, "module:function", names an async function awaited before that import (which is
+ * long and holds the worker), to start work the browser can do meanwhile.
+ */
+async function startPython(pyodideURL, tableName, early) {
   const started = performance.now();
   const elapsed = () => Math.round(performance.now() - started);
   const phase = (name, label) => emit("phase", { phase: name, label, ms: elapsed() });
@@ -44,6 +48,10 @@ async function startPython(pyodideURL, tableName) {
   phase("filterlab", "Loading the filterlab package");
   writeTree(pyodide.FS, PY_SOURCES, "/py/", SITE);
   writeTree(pyodide.FS, SHADER_SOURCES, "/shaders/", SHADER_DIR);
+  if (early) {
+    const [name, fn] = early.split(":");
+    await pyodide.runPythonAsync(`import ${name}\nawait ${name}.${fn}()`);
+  }
   // Look every method up once and keep it: each attribute access on a PyProxy makes a new
   // proxy. These few live as long as the worker.
   const module = pyodide.pyimport("filterlab.worker_api");
@@ -113,16 +121,16 @@ const nextTask = () => new Promise((resolve) => {
  *
  * Methods named in `concurrent` do not wait their turn: once the worker has started, each
  * starts as it arrives and runs beside the others, interleaving at its awaits. They must
- * keep every GPU error scope they push free of awaits.
+ * keep every GPU error scope they push free of awaits. `early` is startPython's.
  */
-export function serveWorker(tableName, initPhase = null, { concurrent = [] } = {}) {
+export function serveWorker(tableName, initPhase = null, { concurrent = [], early = null } = {}) {
   const waiting = []; // requests not started yet, in order
   const beside = new Set(concurrent);
   let py = null;
   let busy = false;
 
   async function init({ pyodideURL, ...args }) {
-    py = await startPython(pyodideURL, tableName);
+    py = await startPython(pyodideURL, tableName, early);
     let result = {};
     if (py.methods.has("init")) {
       if (initPhase) py.phase(...initPhase);

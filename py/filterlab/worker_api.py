@@ -454,10 +454,12 @@ async def verify_start(chain: str, stages=False, workers: int = 1, view=None,
     output's histograms and auto-contrast stretch are computed from the GPU's output; with
     `contrast` as well, that stretch is returned for the tiles' previews and, when the
     result is viewed and `shown` (the stretch on screen) differs, the result is presented
-    again with it.
+    again with it. A summary without `contrast` is left to :func:`verify_summary`, which the
+    page calls once every tile is read (``summaryLater``): no verdict but the final one waits
+    for it.
 
-    Returns ``{job, tiles, width, height, channels, outputs, gpu, stages, stagesNote, view}``
-    and, as asked, ``summary``, ``stretch`` and ``frame`` or ``display``. ``tiles`` are
+    Returns ``{job, tiles, width, height, channels, outputs, gpu, stages, stagesNote, view,
+    summaryLater}`` and, as asked, ``summary``, ``stretch`` and ``frame`` or ``display``. ``tiles`` are
     ``[y0, y1, x0, x1, first]`` in verification order (the first verdict's tiles first),
     ``outputs`` how many outputs each tile compares (every enabled step with stages, else 1),
     ``gpu`` whether GPU outputs come with the tiles (without a GPU, the pool computes the
@@ -479,28 +481,53 @@ async def verify_start(chain: str, stages=False, workers: int = 1, view=None,
     if engine is not None:
         if not engine.keep_last(steps, stages=stages):
             await _run_engine(steps, present=False, keep=keep)
-        if summary:
-            buffers, bands = engine.kept
-            viewed = ([buffers[-1 if view is None else view]], bands)
-            found = await _summarise_output(viewed, h, w, c)
+        if summary and contrast:
+            found = await _summarise_output(_viewed(engine, view), h, w, c)
             out["summary"] = _public(found.as_dict())
-            if contrast:
-                out["stretch"] = list(found.stretch)
-                if view is None and _stretch(shown) != found.stretch:
-                    out.update(_shown(await _run_engine(steps, present=True, keep=keep,
-                                                        stretch=found.stretch)))
+            out["stretch"] = list(found.stretch)
+            if view is None and _stretch(shown) != found.stretch:
+                out.update(_shown(await _run_engine(steps, present=True, keep=keep,
+                                                    stretch=found.stretch)))
     # The first verdict's tiles along the edges are only as deep as the border rules reach.
     tiles = verify.tiles(h, w, size=verify.tile_size(h, w, max(1, int(workers))),
                          edge=verify.edge_depth(steps))
     _state.job = {"id": _state.next_job, "steps": steps, "tiles": tiles,
-                  "runs": engine.runs if engine else 0}
+                  "runs": engine.runs if engine else 0, "view": view}
     _state.next_job += 1
     return _js({
         **out, "job": _state.job["id"], "width": w, "height": h, "channels": c,
         "gpu": engine is not None, "outputs": enabled if stages else 1, "stages": stages,
         "stagesNote": note, "view": view,
+        "summaryLater": bool(summary and not contrast and engine is not None),
         "tiles": [[t.y0, t.y1, t.x0, t.x1, t.first] for t in tiles],
     })
+
+
+def _current_job(job: int) -> dict:
+    """Verification `job`, or UserError when a newer run or verification replaced it."""
+    current = _state.job
+    engine = _state.engine
+    if current is None or current["id"] != job or (engine is not None and engine.runs != current["runs"]):
+        raise UserError("That verification was superseded by a newer run.")
+    return current
+
+
+def _viewed(engine, view):
+    """The kept output in view (the result when `view` is None), as ``(buffers, bands)``."""
+    buffers, bands = engine.kept
+    return [buffers[-1 if view is None else view]], bands
+
+
+@_boundary
+async def verify_summary(job: int) -> Any:
+    """``{summary}``: the histograms of verification `job`'s output in view, from the GPU's
+    output (the summary :func:`verify_start` left for later)."""
+    current = _current_job(job)
+    if _state.engine is None:
+        raise UserError("There is no GPU output to summarise.")
+    h, w, c = _require_image().shape
+    found = await _summarise_output(_viewed(_state.engine, current["view"]), h, w, c)
+    return _js({"summary": _public(found.as_dict())})
 
 
 async def _summarise_output(outputs, h: int, w: int, c: int) -> display.Summary:
@@ -520,10 +547,8 @@ async def verify_read(job: int, tiles) -> Any:
     ``{index, gpu}``, the outputs as float32 H×W×C arrays (none without a GPU), and how the
     read went (``Engine.last_read``). The reference workers hold the source image themselves
     (:func:`reference_load`)."""
-    current = _state.job
+    current = _current_job(job)
     engine = _state.engine
-    if current is None or current["id"] != job or (engine is not None and engine.runs != current["runs"]):
-        raise UserError("That verification was superseded by a newer run.")
     indices = [int(i) for i in tiles]
     picked = [current["tiles"][i] for i in indices]
     gpu = await engine.read_regions([(t.y0, t.y1, t.x0, t.x1) for t in picked]) if engine else None
@@ -832,7 +857,8 @@ def stats() -> Any:
 #: The methods each kind of worker serves, by the names the page calls them.
 GPU_METHODS = {"ops": ops, "defaults": defaults, "to_url": to_url, "from_url": from_url,
                "init": init, "load": load, "original": original, "run": run,
-               "verify_start": verify_start, "verify_read": verify_read, "combine": combine,
+               "verify_start": verify_start, "verify_read": verify_read,
+               "verify_summary": verify_summary, "combine": combine,
                "inspect": inspect_pixel, "export": export, "encode": encode, "debug": debug,
                "chain_json": chain_json, "read_chain": read_chain, "python_script": python_script,
                "kernel_facts": kernel_facts}

@@ -8,7 +8,7 @@ import json
 import numpy as np
 import pytest
 from filterlab import chain as chains
-from filterlab import compare, imageio
+from filterlab import compare, imageio, verify
 
 from pages import png_bytes, random_image, run_api, settled_stats
 
@@ -62,6 +62,25 @@ def test_progress_arrives_in_order_and_ends_at_100_percent(app):
     firsts = [e["first"] for e in events]
     assert firsts == sorted(firsts) and firsts[-1]
     assert events[-1]["max"] == out["final"]
+
+
+def test_the_first_verdicts_tiles_are_read_at_once_and_the_largest_checked_first(app):
+    # The first verdict waits for its slowest tile: all its tiles come in the first read, and
+    # the pool takes the largest (the interior sample) before the edges' strips and corners.
+    big = random_image(150, 170, 3, seed=62)
+    app.evaluate(PROGRESS_JS, [list(png_bytes(big)), CHAIN])
+    done = app.evaluate("() => window.filterlab.debug('verification')")
+    steps = chains.validate(CHAIN)
+    order = verify.tiles(150, 170, size=verify.tile_size(150, 170, done["workers"]),
+                         edge=verify.edge_depth(steps))
+    first = [n for n, tile in enumerate(order) if tile.first]
+    reads = [call for call in done["marks"]["calls"] if call[0] == "read"]
+    assert reads[0][3] >= len(first)
+    area = {n: (t.y1 - t.y0) * (t.x1 - t.x0) for n, t in enumerate(order)}
+    sent = {index: at for index, at, *_ in done["marks"]["checks"] if index in first}
+    assert sorted(sent) == first
+    # a tile sent strictly before another is at least as large (tiles sent together may tie)
+    assert all(area[a] >= area[b] for a in sent for b in sent if sent[a] < sent[b])
 
 
 def _slide(page, testid, value):

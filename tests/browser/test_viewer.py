@@ -307,6 +307,28 @@ def test_auto_contrast_stretches_what_is_shown_and_nothing_else(open_app, tmp_pa
     assert not page.errors
 
 
+def test_the_result_histogram_follows_each_verification(open_app, tmp_path):
+    # Without auto contrast the result's histogram comes after the first tiles (verify_summary),
+    # so the first verdict never waits for it; it must still arrive, for each new setting.
+    page = open_app()
+    image = np.zeros((40, 48), np.uint8)
+    image[:, 24:] = 255  # two values: the blurred result has values in between
+    _load(page, tmp_path, image)
+    chart = page.get_by_test_id("histogram-result")
+    page.get_by_test_id("preset-0-box_blur").click()
+    _wait_final(page)
+    assert chart.evaluate("c => c.closest('figure').dataset.empty") == "false"
+    label = chart.get_attribute("aria-label")
+    assert label.startswith("Result histogram of ") and " from 0 to 1" in label
+    # The next verification starts it afresh and fills it again.
+    sent = page.evaluate("() => window.filterlab.debug('last-run').sent")
+    _add(page, "gaussian_blur")
+    page.wait_for_function("(sent) => window.filterlab.debug('last-run').sent !== sent", arg=sent)
+    _wait_final(page)
+    assert chart.evaluate("c => c.closest('figure').dataset.empty") == "false"
+    assert not page.errors
+
+
 def test_timings_compare_the_gpu_with_the_cpu_reference(open_app, tmp_path):
     page = open_app()
     _load(page, tmp_path, random_image(32, 32, 3, seed=26))

@@ -42,6 +42,41 @@ _RAISED_LIMITS = ("maxStorageBufferBindingSize", "maxBufferSize", "maxComputeWor
 _OPTIONAL_FEATURES = ("timestamp-query",)
 
 
+# A device requested during start-up, before the rest of filterlab is imported (which takes
+# longer than creating the device): (adapter, promise of its device), taken once by acquire().
+_early = None
+
+
+async def _adapter():
+    """The adapter the GPU worker asked for while Python started (app/workers/gpu.worker.js),
+    else a new one; None when there is none."""
+    early = js.self.takeAdapter() if hasattr(js.self, "takeAdapter") else None
+    if early is not None:
+        return await early
+    return await js.navigator.gpu.requestAdapter(js_object({"powerPreference": "high-performance"}))
+
+
+def _request_device(adapter):
+    """Request the device Filter Lab uses: the optional features the adapter has, and the
+    raised limits at the adapter's values. Returns the promise."""
+    features = [name for name in _OPTIONAL_FEATURES if adapter.features.has(name)]
+    limits = {name: int(getattr(adapter.limits, name)) for name in _RAISED_LIMITS}
+    descriptor = {"requiredFeatures": features, "requiredLimits": limits, "label": "filterlab"}
+    return adapter.requestDevice(js_object(descriptor))
+
+
+async def request_early() -> None:
+    """Start creating the device now; the first :meth:`GPUDevice.acquire` takes it. Start-up
+    awaits this before the long import of the rest of filterlab, so the browser creates the
+    device meanwhile. Does nothing without WebGPU or an adapter (acquire then says why)."""
+    global _early
+    if _early is not None or getattr(js.navigator, "gpu", None) is None:
+        return
+    adapter = await _adapter()
+    if adapter is not None:
+        _early = (adapter, _request_device(adapter))
+
+
 @dataclass
 class AdapterInfo:
     vendor: str = ""
@@ -112,19 +147,17 @@ class GPUDevice:
         gpu = getattr(js.navigator, "gpu", None)
         if gpu is None:
             raise GPUUnavailableError("WebGPU is not available in this browser (navigator.gpu is missing).")
-        # The GPU worker asks for the adapter while Python starts (app/workers/gpu.worker.js).
-        early = js.self.takeAdapter() if hasattr(js.self, "takeAdapter") else None
-        if early is not None:
-            adapter = await early
+        global _early
+        if _early is not None:
+            (adapter, requested), _early = _early, None
         else:
-            adapter = await gpu.requestAdapter(js_object({"powerPreference": "high-performance"}))
+            adapter = await _adapter()
+            requested = _request_device(adapter) if adapter is not None else None
         if adapter is None:
             raise GPUUnavailableError("WebGPU is present but no GPU adapter was found.")
+        device = await requested
         features = [name for name in _OPTIONAL_FEATURES if adapter.features.has(name)]
         limits = {name: int(getattr(adapter.limits, name)) for name in _RAISED_LIMITS}
-        device = await adapter.requestDevice(
-            js_object({"requiredFeatures": features, "requiredLimits": limits, "label": "filterlab"})
-        )
         # GPUAdapter.info arrived in Chrome 127; earlier WebGPU browsers have requestAdapterInfo().
         info = getattr(adapter, "info", None)
         if info is None and hasattr(adapter, "requestAdapterInfo"):
