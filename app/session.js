@@ -159,6 +159,7 @@ export class Session extends EventTarget {
    */
   async process(chain = this.chain, options = {}) {
     const { compare = true, pixels = null, tol, stages = false, idle = 0, onProgress, display = {} } = options;
+    const asked = performance.now(); // the idle wait counts from here, the input's time
     const generation = (this.generation = (this.generation ?? 0) + 1);
     const superseded = () => {
       if (generation !== this.generation) throw new DOMException("superseded", "AbortError");
@@ -207,7 +208,7 @@ export class Session extends EventTarget {
         if (stages === true) result.stages = out.stages;
       }
       if (compare || pixels === "cpu" || !this.gpuInfo.available) {
-        await this.verify(chainJson, { tol, stages, pixels: pixels === "cpu", idle, onProgress, result, display: display.verify });
+        await this.verify(chainJson, { tol, stages, pixels: pixels === "cpu", idle, asked, onProgress, result, display: display.verify });
       }
       this.emit("result", result);
       return result;
@@ -218,9 +219,11 @@ export class Session extends EventTarget {
     }
   }
 
-  async verify(chainJson, { tol, stages, pixels, idle, onProgress, result, display }) {
+  async verify(chainJson, { tol, stages, pixels, idle, asked, onProgress, result, display }) {
     await this.verifying.run(async (signal) => {
-      if (idle) await sleep(idle, signal);
+      // `idle` ms after the call (the GPU run took part of them), unless a newer one came
+      const wait = idle - (performance.now() - asked);
+      if (wait > 0) await sleep(wait, signal);
       this.emit("verify-start", {});
       const verdict = await this.verifier.run({ ...display, chain: chainJson, stages, tol, pixels }, {
         signal,
