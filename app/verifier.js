@@ -239,9 +239,10 @@ export class Verifier {
         const held = this.pool.holders.reduce((n, s) => n + s.outstanding, 0);
         const batch = Math.max(1, Math.ceil(workers / 2));
         while (reads < READS_IN_FLIGHT && (next < tiles.length || redo.length)) {
-          // The first verdict's tiles are read together, in one read, however many they are.
-          const room = Math.max(workers * (PER_WORKER + READ_AHEAD) - held - backlog.length - reading,
-            firstCount - next);
+          // The first verdict's tiles are read together, in one read, however many they are;
+          // later reads take at most two batches, so tiles keep arriving while the pool works.
+          const free = workers * (PER_WORKER + READ_AHEAD) - held - backlog.length - reading;
+          const room = Math.max(Math.min(free, 2 * batch), firstCount - next);
           const left = tiles.length - next + redo.length;
           // read a whole batch at a time, unless the workers would otherwise wait
           if (room < Math.min(batch, left) && (held + backlog.length + reading > 0 || room <= 0)) return;
