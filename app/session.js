@@ -159,7 +159,7 @@ export class Session extends EventTarget {
    */
   async process(chain = this.chain, options = {}) {
     const { compare = true, pixels = null, tol, stages = false, idle = 0, onProgress, display = {} } = options;
-    const asked = performance.now(); // the idle wait counts from here, the input's time
+    const idleUntil = performance.now() + idle; // the idle wait counts from the call, the input's time
     const generation = (this.generation = (this.generation ?? 0) + 1);
     const superseded = () => {
       if (generation !== this.generation) throw new DOMException("superseded", "AbortError");
@@ -208,7 +208,7 @@ export class Session extends EventTarget {
         if (stages === true) result.stages = out.stages;
       }
       if (compare || pixels === "cpu" || !this.gpuInfo.available) {
-        await this.verify(chainJson, { tol, stages, pixels: pixels === "cpu", idle, asked, onProgress, result, display: display.verify });
+        await this.verify(chainJson, { tol, stages, pixels: pixels === "cpu", idleUntil, onProgress, result, display: display.verify });
       }
       this.emit("result", result);
       return result;
@@ -219,10 +219,9 @@ export class Session extends EventTarget {
     }
   }
 
-  async verify(chainJson, { tol, stages, pixels, idle, asked, onProgress, result, display }) {
+  async verify(chainJson, { tol, stages, pixels, idleUntil, onProgress, result, display }) {
     await this.verifying.run(async (signal) => {
-      // `idle` ms after the call (the GPU run took part of them), unless a newer one came
-      const wait = idle - (performance.now() - asked);
+      const wait = idleUntil - performance.now(); // the GPU run took part of the idle wait
       if (wait > 0) await sleep(wait, signal);
       this.emit("verify-start", {});
       const verdict = await this.verifier.run({ ...display, chain: chainJson, stages, tol, pixels }, {

@@ -24,9 +24,9 @@ const ZOOM_TO_WORST = 8; // "show me the worst pixel" zooms to at least 800 %
 // so that verification's messages and the next GPU frame never wait behind it; under a
 // steady load it still goes on after REPAINT_WAIT_MS.
 const REPAINT_MS = 8;
+const REPAINT_WAIT_MS = 250;
 // Tiles are drawn for at most this long an animation frame while results arrive (showTile).
 const PAINT_MS = 6;
-const REPAINT_WAIT_MS = 250;
 const LABELS = { original: "Original", gpu: "GPU result", cpu: "CPU reference", error: "Error map" };
 
 function sized(canvas, width, height) {
@@ -341,7 +341,7 @@ export class Views {
    * the error map's colours) at the next animation frames, a few milliseconds of tiles a frame.
    * The page's thread then turns back to the tiles' messages at once, and hands the workers
    * their next tiles, instead of drawing while results wait; the final verdict draws whatever
-   * is left first (flushTiles).
+   * is left first (paintTiles with no budget).
    */
   showTile({ tile, preview, error, gpuPreview }) {
     const [y0, y1, x0, x1] = tile;
@@ -361,8 +361,8 @@ export class Views {
 
   /** Draw the tiles shown since the last frame, for at most `budget` ms, then go on next frame. */
   paintTiles(budget = Infinity) {
-    const until = performance.now() + budget;
     const started = performance.now();
+    const until = started + budget;
     cancelAnimationFrame(this.paintFrame);
     while (this.unpainted.length && performance.now() < until) {
       const { tile, preview, gpuPreview, error } = this.unpainted.shift();

@@ -13,8 +13,8 @@ self.takeAdapter = () => {
 };
 
 // Verification's tile reads and metric combines run beside the queue: a read waiting for its
-// mapAsync holds up neither the next read nor a slider move's run.
-// The device is requested before the rest of filterlab is imported, and is created meanwhile.
+// mapAsync holds up neither the next read nor a slider move's run. The device is requested
+// before the rest of filterlab is imported, and is created meanwhile.
 serveWorker("GPU_METHODS", ["device", "Requesting a WebGPU device"], {
   concurrent: ["verify_read", "combine"],
   early: "filterlab.gpu.device:request_early",

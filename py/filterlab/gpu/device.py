@@ -56,11 +56,17 @@ async def _adapter():
     return await js.navigator.gpu.requestAdapter(js_object({"powerPreference": "high-performance"}))
 
 
-def _request_device(adapter):
-    """Request the device Filter Lab uses: the optional features the adapter has, and the
-    raised limits at the adapter's values. Returns the promise."""
+def _wanted(adapter) -> tuple[list[str], dict[str, int]]:
+    """What Filter Lab asks of `adapter`: the optional features it has, and the raised
+    limits at its values."""
     features = [name for name in _OPTIONAL_FEATURES if adapter.features.has(name)]
     limits = {name: int(getattr(adapter.limits, name)) for name in _RAISED_LIMITS}
+    return features, limits
+
+
+def _request_device(adapter):
+    """Request the device Filter Lab uses (:func:`_wanted`); returns the promise."""
+    features, limits = _wanted(adapter)
     descriptor = {"requiredFeatures": features, "requiredLimits": limits, "label": "filterlab"}
     return adapter.requestDevice(js_object(descriptor))
 
@@ -156,8 +162,7 @@ class GPUDevice:
         if adapter is None:
             raise GPUUnavailableError("WebGPU is present but no GPU adapter was found.")
         device = await requested
-        features = [name for name in _OPTIONAL_FEATURES if adapter.features.has(name)]
-        limits = {name: int(getattr(adapter.limits, name)) for name in _RAISED_LIMITS}
+        features, limits = _wanted(adapter)
         # GPUAdapter.info arrived in Chrome 127; earlier WebGPU browsers have requestAdapterInfo().
         info = getattr(adapter, "info", None)
         if info is None and hasattr(adapter, "requestAdapterInfo"):
