@@ -30,20 +30,22 @@ override GENERAL: bool = false;
 //   tile_packed  reads the upload (`packed`, lib/packed.wgsl) and unpacks as it reads.
 // Tiling: each workgroup makes a TILE_W × TILE_H output tile in three phases.
 //   1. Vertical: for every column of the tile plus r columns on each side, invocations sum
-//      the column taps down BLOCK consecutive rows at a time (lib/block.wgsl), reading the
-//      source straight from global memory, neighbouring invocations in neighbouring columns,
-//      so reads coalesce; results go to `sums` (TILE_H rows of TILE_W + 2r values).
+//      the column taps down BLOCK consecutive rows at a time from the BLOCK + 2r rows they
+//      read (lib/block.wgsl), each read once, straight from global memory, neighbouring
+//      invocations in neighbouring columns, so reads coalesce. The sums go to `sums` (TILE_H
+//      rows of TILE_W + 2r values), each with the alpha of the source pixel in its column and
+//      row, so the store needs no second read of the source.
 //   2. Horizontal: each invocation sums the row taps along BLOCK consecutive outputs of one
 //      tile row, reading `sums` (lib/tile.wgsl: neighbouring invocations take rows an odd
 //      number of pixels apart, so their reads hit different banks).
 //   3. Store: the outputs are parked in `sums` and written row by row, so writes coalesce.
-// The intermediate stays in workgroup memory: one read of the source and one write of dst per
-// pixel, against two of each for two passes.
+// The intermediate stays in workgroup memory: one read of the source (and the halo's re-reads,
+// mostly from cache) and one write of dst per pixel, against two of each for two passes.
 // Borders: rows and columns go through border_index. The vertical phase reads cval outside a
 // constant border; a column outside it holds cval_x, what the vertical phase makes of a
 // column of cval (the two-pass rule of filterlab.reference, with the axes in the other
 // order). Banded images (tile only): rows come from a halo buffer (BAND_HALO = r).
-// Alpha: written back from the source pixel (keep_alpha's rule).
+// Alpha: carried from the source pixel (keep_alpha's rule).
 // Dispatch: (ceil(width / TILE_W), ceil(height / TILE_H)) workgroups.
 
 var<workgroup> taps: array<f32, 4u * RADIUS + 2u>;
@@ -76,14 +78,46 @@ fn column(q: u32, wg: vec3<u32>, r: u32) -> Column {
   return Column(c, first, x, i32(wg.y * TILE_H + first) - i32(r));
 }
 
-// Store a column's sums (a column of cval_x outside a constant border) in the window.
-fn put_column(col: Column, acc: array<vec3<f32>, BLOCK>) {
+// Store a column's sums (a column of cval_x outside a constant border) in the window, with
+// the alphas of its own rows.
+fn put_column(col: Column, acc: array<vec3<f32>, BLOCK>, alpha: array<f32, BLOCK>) {
   for (var j = 0u; j < BLOCK; j++) {
-    var sum = acc[j];
+    var sum = vec4<f32>(acc[j], alpha[j]);
     if (col.x < 0) {
-      sum = vec3<f32>(params.cval_x);
+      sum = vec4<f32>(params.cval_x);
     }
-    sums[(col.first + j) * pitch() + col.c] = vec4<f32>(sum, 0.0);
+    sums[(col.first + j) * pitch() + col.c] = sum;
+  }
+}
+
+// Phases 2 and 3, once the window is complete.
+fn finish_tile(wg: vec3<u32>, lid: u32, r: u32) {
+  workgroupBarrier();
+  let j = lid % TILE_H;
+  let first = (lid / TILE_H) * BLOCK;
+  var acc: array<vec3<f32>, BLOCK>;
+  for (var t = 0u; t < BLOCK + 2u * r; t++) {
+    accumulate(&acc, sums[j * pitch() + first + t].rgb, t, r, 0u);  // the row taps
+  }
+  var alpha: array<f32, BLOCK>;
+  for (var i = 0u; i < BLOCK; i++) {
+    alpha[i] = sums[j * pitch() + first + r + i].a;
+  }
+  workgroupBarrier();
+  for (var i = 0u; i < BLOCK; i++) {
+    sums[j * (TILE_W + 1u) + first + i] = vec4<f32>(acc[i], alpha[i]);
+  }
+  workgroupBarrier();
+  let w = i32(params.width);
+  let h = i32(params.height);
+  let x0 = i32(wg.x * TILE_W);
+  let y0 = i32(wg.y * TILE_H);
+  for (var k = lid; k < TILE_W * TILE_H; k += WG_X) {
+    let x = x0 + i32(k % TILE_W);
+    let y = y0 + i32(k / TILE_W);
+    if (x < w && y < h) {
+      dst[y * w + x] = sums[(k / TILE_W) * (TILE_W + 1u) + k % TILE_W];
+    }
   }
 }
 
@@ -95,52 +129,60 @@ fn load_packed(x: i32, y: i32, h: i32) -> vec4<f32> {
   return packed_pixel(u32(by * i32(params.width) + x), params.channels, params.format);
 }
 
-@compute @workgroup_size(WG_X)
-fn tile(@builtin(workgroup_id) wg: vec3<u32>, @builtin(local_invocation_index) lid: u32) {
-  let w = i32(params.width);
-  let h = i32(params.height);
-  let r = radius();
-  stage_weights(lid, 4u * r + 2u);
-  for (var q = lid; q < columns(r); q += WG_X) {
-    let col = column(q, wg, r);
-    var acc = array<vec3<f32>, BLOCK>();  // explicitly: a loop body's var must start at zero
-    for (var t = 0u; t < BLOCK + 2u * r && col.x >= 0; t++) {
+// Vertical-phase item q (lib/block.wgsl's blocking down one column), reading the working image.
+fn column_sums(q: u32, wg: vec3<u32>, r: u32) {
+  let col = column(q, wg, r);
+  var acc = array<vec3<f32>, BLOCK>();
+  var alpha = array<f32, BLOCK>();
+  if (col.x >= 0) {
+    let w = i32(params.width);
+    let h = i32(params.height);
+    for (var t = 0u; t < BLOCK + 2u * r; t++) {
       let p = border_load(col.x, col.top + i32(t), w, h, params.mode, params.cval);
-      accumulate(&acc, p.rgb, t, r, 2u * r + 1u);
+      accumulate(&acc, p.rgb, t, r, 2u * r + 1u);  // the column taps
+      if (t >= r && t < r + BLOCK) {
+        alpha[t - r] = p.a;
+      }
     }
-    put_column(col, acc);
   }
-  workgroupBarrier();
-  correlate_tile(lid, r, 1u);  // the row taps, along the tile's rows
-  store_tile(lid, i32(wg.x * TILE_W), i32(wg.y * TILE_H), w, h);
+  put_column(col, acc, alpha);
 }
 
-// tile's phases, reading the upload. The loops are written out again rather than shared: a
-// function that could read either source would make each entry point use both bindings.
+// column_sums reading the upload. Written out again rather than shared: a function that could
+// read either source would make each entry point use both bindings.
+fn column_sums_packed(q: u32, wg: vec3<u32>, r: u32) {
+  let col = column(q, wg, r);
+  var acc = array<vec3<f32>, BLOCK>();
+  var alpha = array<f32, BLOCK>();
+  if (col.x >= 0) {
+    let h = i32(params.height);
+    for (var t = 0u; t < BLOCK + 2u * r; t++) {
+      let p = load_packed(col.x, col.top + i32(t), h);
+      accumulate(&acc, p.rgb, t, r, 2u * r + 1u);
+      if (t >= r && t < r + BLOCK) {
+        alpha[t - r] = p.a;
+      }
+    }
+  }
+  put_column(col, acc, alpha);
+}
+
 @compute @workgroup_size(WG_X)
-fn tile_packed(@builtin(workgroup_id) wg: vec3<u32>, @builtin(local_invocation_index) lid: u32) {
-  let w = i32(params.width);
-  let h = i32(params.height);
+fn tile(@builtin(workgroup_id) wg: vec3<u32>, @builtin(local_invocation_index) lid: u32) {
   let r = radius();
   stage_weights(lid, 4u * r + 2u);
   for (var q = lid; q < columns(r); q += WG_X) {
-    let col = column(q, wg, r);
-    var acc = array<vec3<f32>, BLOCK>();  // explicitly: a loop body's var must start at zero
-    for (var t = 0u; t < BLOCK + 2u * r && col.x >= 0; t++) {
-      accumulate(&acc, load_packed(col.x, col.top + i32(t), h).rgb, t, r, 2u * r + 1u);
-    }
-    put_column(col, acc);
+    column_sums(q, wg, r);
   }
-  workgroupBarrier();
-  correlate_tile(lid, r, 1u);
-  let x0 = i32(wg.x * TILE_W);
-  let y0 = i32(wg.y * TILE_H);
-  for (var k = lid; k < TILE_W * TILE_H; k += WG_X) {  // as store_tile, alpha from the upload
-    let x = x0 + i32(k % TILE_W);
-    let y = y0 + i32(k / TILE_W);
-    if (x < w && y < h) {
-      let i = u32(y * w + x);
-      dst[i] = vec4<f32>(parked(k), packed_pixel(i, params.channels, params.format).a);
-    }
+  finish_tile(wg, lid, r);
+}
+
+@compute @workgroup_size(WG_X)
+fn tile_packed(@builtin(workgroup_id) wg: vec3<u32>, @builtin(local_invocation_index) lid: u32) {
+  let r = radius();
+  stage_weights(lid, 4u * r + 2u);
+  for (var q = lid; q < columns(r); q += WG_X) {
+    column_sums_packed(q, wg, r);
   }
+  finish_tile(wg, lid, r);
 }

@@ -71,13 +71,14 @@ CHAINS = [
 @pytest.mark.parametrize("variant", ["", "separable=tile"])
 def test_separable_filters_in_two_passes_match_the_reference(app, variant):
     """By default every radius runs as two passes, the first reading the upload; with
-    separable=tile, radii beyond the fused pass's run as two passes with a register-blocked
-    row pass (the catalog's examples stay within the fused pass). Every border mode, images smaller and larger than
-    the tiles."""
+    separable=tile, radii up to the fused pass's largest run in one pass (radius 2, 12 and
+    32 here, each with its own tile shape) and larger ones as two passes with a
+    register-blocked row pass. Every border mode, images smaller and larger than the tiles."""
     largest = 32  # shaders.SHADERS["separable_tile"].max_radius, checked under CPython
     cases = []
     for mode in borders.MODES:
-        cases.append([{"op": "gaussian_blur", "params": {"sigma": (largest + 4) / 4, "mode": mode, "cval": 0.25}}])
+        for sigma in (3.0, largest / 4, (largest + 4) / 4):
+            cases.append([{"op": "gaussian_blur", "params": {"sigma": sigma, "mode": mode, "cval": 0.25}}])
         cases.append([{"op": "box_blur", "params": {"size": 5, "mode": mode, "cval": 0.25}}])
     app.evaluate("(v) => window.filterlab.debug('entries', v)", variant)
     try:

@@ -1,6 +1,7 @@
 """GPU planning under CPython: every catalog operation has a plan, every planned pass fits its
 shader, banding and halo rows follow the border rule."""
 
+import itertools
 import re
 
 import numpy as np
@@ -133,10 +134,11 @@ def test_general_pipelines_are_those_the_passes_fall_back_to():
     for storage in (16384, 32768, 49152):
         limits = {**plan.MIN_LIMITS, "maxComputeWorkgroupStorageSize": storage}
         prepared = {(s, e, tuple(sorted(c.items()))) for s, e, c in plan.general_pipelines(limits)}
-        for op in catalog.OPS.values():
+        for op, options in itertools.product(catalog.OPS.values(), ({}, {"separable": "tile", "pairs": "fused"})):
             for params in plan._corners(op):
-                for p in plan.plan_chain([chain.Step(op.name, params)], GEOMETRY, limits=limits).passes:
-                    general = p.general()
+                steps = [chain.Step(op.name, params)]
+                for p in plan.plan_chain(steps, GEOMETRY, limits=limits, options=options).passes:
+                    general = p.general(limits)
                     if general is not None:
                         entry, constants = general
                         assert (p.shader, entry, tuple(sorted(constants.items()))) in prepared, p.label

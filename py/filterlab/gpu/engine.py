@@ -605,7 +605,7 @@ class Engine:
         specialised pipeline and those of the neighbouring radii are queued to compile."""
         res = self.resources
         constants = p.pipeline_constants
-        general = p.general()
+        general = p.general(self.gpu.limits)
         if general is None or self.pipelines == "specialised":
             return p.entry, constants, res.compute_pipeline(p.shader, p.entry, constants)
         for entry, variant in planning.neighbours(p, self.gpu.limits):

@@ -105,7 +105,7 @@ MIN_LIMITS = {
 OPTIONS = {
     # twopass: two passes, the row pass unblocked (it can read the upload); tile: one fused
     # pass where its tile admits the radius, else two passes, the row pass register-blocked.
-    # On an NVIDIA H200 at 4096², σ = 3: 0.62 ms against 2.25 ms a blur.
+    # On an NVIDIA H100 at 4096², σ = 3: 0.64 ms against 1.85 ms a blur.
     "separable": ("twopass", "tile"),
     # separate: a gradient and the correlation after it as two passes; fused: one pass
     # (edges_convolve.wgsl). Sobel then 5×5, H200, 4096²: 0.62 ms against 1.69 ms.
@@ -172,15 +172,21 @@ class Pass:
         """Every override constant of the pass's pipeline (workgroup size included)."""
         return {**shaders.workgroup_size(self.shader, self.entry), **self.constants}
 
-    def general(self) -> tuple[str, dict] | None:
+    def general(self, limits: dict) -> tuple[str, dict] | None:
         """The entry point and constants of the pipeline that serves this pass whatever its
-        radius (``GENERAL``, radius from the uniforms), or None if the pass has no radius."""
-        entry = shaders.SHADERS[self.shader].general.get(self.entry)
+        radius (``GENERAL``, radius from the uniforms) on a device with these limits, or None
+        if the pass has no radius. A shader with a ``max_radius`` has its tile sized for that
+        radius (:func:`general_pipelines` compiles the same pipeline)."""
+        row = shaders.SHADERS[self.shader]
+        entry = row.general.get(self.entry)
         if entry is None:
             return None
-        own = {k: v for k, v in self.constants.items() if entry == self.entry or k not in _SHAPE}
+        keep_shape = entry == self.entry and row.max_radius is None
+        own = {k: v for k, v in self.constants.items() if keep_shape or k not in _SHAPE}
         constants = {**shaders.workgroup_size(self.shader, entry), **own,
                      "RADIUS": general_radius(self.shader), "GENERAL": 1}
+        if row.max_radius is not None:
+            constants.update(tile_shape(self.shader, entry, limits))
         return entry, constants
 
 
@@ -699,11 +705,14 @@ def tile_shape(shader: str, entry: str, limits: dict, radius: int | None = None)
     """The workgroup size and output tile of a tiled entry point on this device.
 
     Entry points whose tile is set by ``TILE_W`` and ``TILE_H`` (one block of
-    ``BLOCK`` outputs per invocation, ``TILE_W × TILE_H = BLOCK × WG_X``) take the shape that
-    needs the least workgroup memory per output pixel at `radius` (the shader's
-    ``max_radius`` by default) among those that fit the device: workgroups of the manifest's
-    size down to 32 invocations, tiles ``BLOCK``, 2 or 4 ``BLOCK`` rows high. Less memory per
-    pixel means less halo staged and summed per pixel; ties go to the larger workgroup.
+    ``BLOCK`` outputs per invocation, ``TILE_W × TILE_H = BLOCK × WG_X``) take, among the
+    shapes that fit the device at `radius` (the shader's ``max_radius`` by default), the one
+    that does the least halo work per output pixel: workgroups of the manifest's size down to
+    32 invocations, tiles 1, 2, 4 or 8 ``BLOCK`` rows high. Halo work is the workgroup memory
+    per output pixel, for shaders that stage their window there, or the source pixels read per
+    output pixel, ``(TILE_W + 2r)(TILE_H + 2r) / (TILE_W TILE_H)``, for shaders that read
+    their vertical halo from global memory (``reads_halo``). Ties go to the larger
+    workgroup.
 
     Returns
     -------
@@ -712,10 +721,14 @@ def tile_shape(shader: str, entry: str, limits: dict, radius: int | None = None)
 
     Examples
     --------
+    >>> tile_shape("convolve", "blocked", MIN_LIMITS, 2)
+    {'WG_X': 64, 'TILE_W': 32, 'TILE_H': 16}
+    >>> tile_shape("separable_tile", "tile", {"maxComputeWorkgroupStorageSize": 49152}, 12)
+    {'WG_X': 256, 'TILE_W': 64, 'TILE_H': 32}
+    >>> tile_shape("separable_tile", "tile", {"maxComputeWorkgroupStorageSize": 49152})  # r = 32
+    {'WG_X': 128, 'TILE_W': 64, 'TILE_H': 16}
     >>> tile_shape("separable_tile", "tile", MIN_LIMITS)
     {'WG_X': 32, 'TILE_W': 32, 'TILE_H': 8}
-    >>> tile_shape("separable_tile", "tile", {"maxComputeWorkgroupStorageSize": 49152})
-    {'WG_X': 256, 'TILE_W': 256, 'TILE_H': 8}
     """
     limits = {**MIN_LIMITS, **limits}
     key = (shader, entry, limits["maxComputeWorkgroupStorageSize"],
@@ -725,19 +738,23 @@ def tile_shape(shader: str, entry: str, limits: dict, radius: int | None = None)
 
 @functools.lru_cache(maxsize=None)
 def _tile_shape(shader, entry, storage, invocations, radius):
+    row = shaders.SHADERS[shader]
     if radius is None:
-        radius = shaders.SHADERS[shader].max_radius
+        radius = row.max_radius
     block = shaders.constant("BLOCK")
     best = None
-    size = min(shaders.SHADERS[shader].entries[entry][0], invocations)
+    size = min(row.entries[entry][0], invocations)
     while size >= 32:
-        for tile_h in (block, 2 * block, 4 * block):
+        for tile_h in (block, 2 * block, 4 * block, 8 * block):
             tile_w = block * size // tile_h
             if tile_w < 2 * block or tile_w * tile_h != block * size:
                 continue
             shape = {"WG_X": size, "TILE_W": tile_w, "TILE_H": tile_h}
             used = shaders.workgroup_bytes(shader, entry, {**shape, "RADIUS": radius})
-            cost = used / (tile_w * tile_h)
+            if row.reads_halo:
+                cost = (tile_w + 2 * radius) * (tile_h + 2 * radius) / (tile_w * tile_h)
+            else:
+                cost = used / (tile_w * tile_h)
             if used <= storage and (best is None or cost < best[0]):
                 best = (cost, shape)
         size //= 2
@@ -746,9 +763,10 @@ def _tile_shape(shader, entry, storage, invocations, radius):
 
 def entry_constants(shader: str, entry: str, radius: int, limits: dict) -> dict | None:
     """The override constants with which `entry` serves kernels of `radius` on this device:
-    ``RADIUS``, and the tile of a tiled entry point (:func:`tile_shape`: per device for a
-    shader with a ``max_radius``, per device and radius otherwise); None where the entry
-    point does not serve the radius or does not fit the device's workgroup memory.
+    ``RADIUS``, and the tile of a tiled entry point (:func:`tile_shape`, per device and
+    radius); None where the entry point does not serve the radius or does not fit the
+    device's workgroup memory. A shader with a ``max_radius`` serves a radius only where its
+    general pipeline fits the device too, so that one can stand in while this one compiles.
 
     Examples
     --------
@@ -761,9 +779,10 @@ def entry_constants(shader: str, entry: str, radius: int, limits: dict) -> dict 
     row = shaders.SHADERS[shader]
     constants = {"RADIUS": radius}
     if row.tiles.get(entry, ("",))[0] == "TILE_W":
-        if row.max_radius is not None and radius > row.max_radius:
+        if row.max_radius is not None and (radius > row.max_radius
+                                           or tile_shape(shader, entry, limits) is None):
             return None
-        shape = tile_shape(shader, entry, limits, None if row.max_radius is not None else radius)
+        shape = tile_shape(shader, entry, limits, radius)
         if shape is None:
             return None
         constants.update(shape)

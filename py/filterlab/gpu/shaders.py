@@ -79,6 +79,10 @@ class Shader:
         For shaders whose tile is chosen per device (``TILE_W``, ``TILE_H``): the largest radius
         they serve. The host sizes their tile so that it fits, and their general pipeline is
         compiled for it (:func:`filterlab.gpu.plan.tile_shape`).
+    reads_halo : bool
+        Whether the shader's tiled entry points read their vertical halo from global memory
+        instead of staging it in workgroup memory: their tiles are chosen by source pixels
+        read per output rather than by workgroup memory per output.
     """
 
     preludes: tuple[str, ...]
@@ -86,6 +90,7 @@ class Shader:
     general: dict[str, str] = dataclasses.field(default_factory=dict)
     tiles: dict[str, tuple[str, str]] = dataclasses.field(default_factory=dict)
     max_radius: int | None = None
+    reads_halo: bool = False
 
 
 #: The manifest: every shader file, its preludes and its compute entry points.
@@ -119,13 +124,14 @@ SHADERS: dict[str, Shader] = {
         tiles={"along_y_rows": ("WG_X", "BLOCK"), "along_x_blocked": ("TILE_W", "TILE_H")},
     ),
     # Both passes of a separable filter in one dispatch. The workgroup size is the largest
-    # tried; the tile is chosen per device (plan.tile_shape).
+    # tried; the tile is chosen per device and radius (plan.tile_shape).
     "separable_tile": Shader(
         ("border", "image", "packed", "block", "tile"),
         {"tile": (256,), "tile_packed": (256,)},
         general={"tile": "tile", "tile_packed": "tile_packed"},
         tiles={"tile": ("TILE_W", "TILE_H"), "tile_packed": ("TILE_W", "TILE_H")},
         max_radius=32,
+        reads_halo=True,
     ),
     "edges": Shader(("border", "image", "gradient"), {"main": (16, 16)}),
     # A gradient and the K×K correlation after it, in one dispatch (plan.Plan.fuse_pairs).
