@@ -2,13 +2,13 @@
 //   ?mode=bench&size=4096&runs=20  GPU timings of the benchmark chain (timestamp queries);
 //        &chain=gauss8,copy8 (comma-separated: benchmark, gauss8, box8, copy8, edges8, or one
 //        JSON chain) picks the chains, measured one after the other on the same image, and
-//        &entries=|separable=tile|... lists variants, measured interleaved ("" = the
+//        &entries=|separable=twopass|... lists variants, measured interleaved ("" = the
 //        default; items as debug('entries') takes them: shader.entry:other swaps an entry
 //        point, name=value sets a planning option, unfused keeps the unpack pass)
 //   ?mode=upload&size=4096&runs=7&methods=write|chunks:4|mapped|staging|bitmap
 //                                   each upload method on the same image, interleaved, with
 //                                   a read-back check that the GPU holds exactly the samples
-//   ?mode=scale&sizes=1024,2048,4096,8192&sigmas=1,3,8,16&entries=|separable=tile
+//   ?mode=scale&sizes=1024,2048,4096,8192&sigmas=1,3,8,16&entries=|separable=twopass
 //                                   8 Gaussian steps in one submit at each size and σ, and 8
 //                                   one-tap copies; per variant, interleaved
 //   ?mode=grid                      worst GPU-vs-reference error per operation (&entries=one
@@ -213,7 +213,7 @@ async function scale(session) {
   const sizes = (query.get("sizes") ?? "1024,2048,4096,8192").split(",").map(Number);
   const sigmas = (query.get("sigmas") ?? "1,3,8,16").split(",").map(Number);
   const runs = Number(query.get("runs") ?? 10);
-  const variants = (query.get("entries") ?? "|separable=tile").split("|");
+  const variants = (query.get("entries") ?? "|separable=twopass").split("|");
   await session.gpu.call("debug", { action: "pipelines", argument: "specialised" });
   const cases = [["copy", JSON.stringify(STRESS_CHAINS.copy8)], ...sigmas.map((sigma) =>
     [sigma, JSON.stringify(repeat({ op: "gaussian_blur", params: { sigma } }))])];
@@ -280,7 +280,7 @@ async function encodePng(width, height, channels, pixels) {
 }
 
 async function grid(session) {
-  // one variant (as debug('entries') takes it) for the whole grid, e.g. separable=tile,pairs=fused
+  // one variant (as debug('entries') takes it) for the whole grid, e.g. separable=twopass,pairs=fused
   await setVariant(session, query.get("entries") ?? "");
   const sizes = [[1, 1], [13, 17], [48, 64], [67, 130]];
   const cases = gridCases(session.catalog);

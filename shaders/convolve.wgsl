@@ -85,9 +85,15 @@ fn tiled(@builtin(workgroup_id) wg: vec3<u32>, @builtin(local_invocation_id) lid
   }
   workgroupBarrier();
   var acc = vec4<f32>(0.0);
-  for (var j = 0u; j < k; j++) {
+  for (var j = 0u; j < 2u * RADIUS + 1u; j++) {  // constant bounds (separable.wgsl says why)
+    if (GENERAL && j >= k) {
+      break;
+    }
     let base = (lid.y + j) * span_x + lid.x;
-    for (var i = 0u; i < k; i++) {
+    for (var i = 0u; i < 2u * RADIUS + 1u; i++) {
+      if (GENERAL && i >= k) {
+        break;
+      }
       acc += taps[j * k + i] * tile[base + i];
     }
   }
@@ -112,7 +118,10 @@ fn rows(@builtin(workgroup_id) wg: vec3<u32>, @builtin(local_invocation_id) lid:
       slab[line + sx] = border_load(left + i32(sx), y + j - r, w, h, params.mode, params.cval);
     }
     workgroupBarrier();
-    for (var i = 0; i < k; i++) {
+    for (var i = 0; i < 2 * i32(RADIUS) + 1; i++) {
+      if (GENERAL && i >= k) {
+        break;
+      }
       acc += taps[j * k + i] * slab[line + lid.x + u32(i)];
     }
     workgroupBarrier();

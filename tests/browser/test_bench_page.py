@@ -17,18 +17,18 @@ def _bench(browser, server_url, query: str) -> dict:
 
 def test_bench_mode_measures_every_chain_and_variant(browser, server_url):
     result = _bench(browser, server_url,
-                    "mode=bench&size=64&runs=2&warmup_ms=0&chain=gauss8,benchmark&entries=|separable=tile")
+                    "mode=bench&size=64&runs=2&warmup_ms=0&chain=gauss8,benchmark&entries=|separable=twopass")
     assert result["mode"] == "bench" and result["size"] == 64
     assert set(result["chains"]) == {"gauss8", "benchmark"}
     for chain in result["chains"].values():
-        assert set(chain["variants"]) == {"default", "separable=tile"}
+        assert set(chain["variants"]) == {"default", "separable=twopass"}
         for variant in chain["variants"].values():
             assert variant["gpu_ms_median"] >= 0
             assert set(variant["kernels"]) == set(variant["passes_ms_median"])
     default = result["chains"]["gauss8"]["variants"]["default"]["kernels"]
-    tile = result["chains"]["gauss8"]["variants"]["separable=tile"]["kernels"]
-    assert "separable.along_y_rows" in default.values()
-    assert "separable_tile.tile_packed" in tile.values()
+    two = result["chains"]["gauss8"]["variants"]["separable=twopass"]["kernels"]
+    assert "separable_tile.tile_packed" in default.values()
+    assert "separable.along_y_rows" in two.values()
     assert result["upload_ms_median"] >= 0 and result["readback_ms_median"] >= 0
 
 
@@ -44,16 +44,16 @@ def test_upload_mode_checks_every_method(browser, server_url):
             assert row[key] >= 0, (name, key, row)
 
 
-@pytest.mark.parametrize("entries", ["|separable=tile"])
+@pytest.mark.parametrize("entries", ["|separable=twopass"])
 def test_scale_mode_gives_a_row_per_size_sigma_and_variant(browser, server_url, entries):
     result = _bench(browser, server_url, f"mode=scale&sizes=32,64&sigmas=1,9&runs=1&entries={entries}")
     assert result["mode"] == "scale"
     rows = {(row["size"], row["sigma"], row["variant"]): row for row in result["rows"]}
     assert set(rows) == {(size, sigma, variant) for size in (32, 64) for sigma in ("copy", 1, 9)
-                         for variant in ("default", "separable=tile")}
+                         for variant in ("default", "separable=twopass")}
     for row in rows.values():
         assert row["gpu_ms"] >= 0 and row["kernels"], row
     # σ = 9 is radius 36, beyond the fused pass: two passes in both variants
-    assert "separable.along_x_blocked" in rows[64, 9, "separable=tile"]["kernels"]
-    assert "separable_tile.tile_packed" in rows[64, 1, "separable=tile"]["kernels"]
-    assert "separable.along_x_packed" in rows[64, 1, "default"]["kernels"]
+    assert "separable.along_x_packed" in rows[64, 9, "default"]["kernels"]
+    assert "separable_tile.tile_packed" in rows[64, 1, "default"]["kernels"]
+    assert "separable.along_x_packed" in rows[64, 1, "separable=twopass"]["kernels"]

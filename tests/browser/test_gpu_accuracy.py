@@ -68,12 +68,13 @@ CHAINS = [
 ]
 
 
-@pytest.mark.parametrize("variant", ["", "separable=tile"])
-def test_separable_filters_in_two_passes_match_the_reference(app, variant):
-    """By default every radius runs as two passes, the first reading the upload; with
-    separable=tile, radii up to the fused pass's largest run in one pass (radius 2, 12 and
-    32 here, each with its own tile shape) and larger ones as two passes with a
-    register-blocked row pass. Every border mode, images smaller and larger than the tiles."""
+@pytest.mark.parametrize("variant", ["", "separable=twopass"])
+def test_separable_filters_in_one_pass_or_two_match_the_reference(app, variant):
+    """By default radii up to the fused pass's largest run in one pass (radius 2, 12 and 32
+    here, each with its own tile shape), the first reading the upload, and larger ones as two
+    passes; with separable=twopass every radius runs as two passes. Every border mode, images
+    smaller and larger than the tiles (so tiles inside the image take the fused pass's path
+    without the border rule)."""
     largest = 32  # shaders.SHADERS["separable_tile"].max_radius, checked under CPython
     cases = []
     for mode in borders.MODES:

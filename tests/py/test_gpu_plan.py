@@ -93,14 +93,13 @@ def test_separable_filters_run_as_two_passes_or_in_one_up_to_the_tiles_radius():
     assert largest == 32  # test_gpu_accuracy's two-pass cases go just beyond it
     assert plan.general_radius("separable_tile") == largest
     two = [("separable", "along_x"), ("separable", "along_y_rows")]
-    assert passes(3.0) == two  # the default, at every radius
-    assert passes(16.0, truncate=6.0) == two
-    tile = {"separable": "tile"}
-    assert passes(3.0, options=tile) == [("separable_tile", "tile")]  # radius 12
-    assert passes(largest / 4, options=tile) == [("separable_tile", "tile")]
-    blocked = [("separable", "along_x_blocked"), ("separable", "along_y_rows")]
-    assert passes(largest / 4 + 0.2, options=tile) == blocked  # one more than the tile serves
-    assert passes(16.0, truncate=6.0, options=tile) == two  # radius 96: the blocked row pass's tile is too large
+    assert passes(3.0) == [("separable_tile", "tile")]  # the default, radius 12
+    assert passes(largest / 4) == [("separable_tile", "tile")]
+    assert passes(largest / 4 + 0.2) == two  # one more than the tile serves
+    assert passes(16.0, truncate=6.0) == two  # radius 96
+    twopass = {"separable": "twopass"}
+    assert passes(3.0, options=twopass) == two  # at every radius
+    assert passes(16.0, truncate=6.0, options=twopass) == two
     with pytest.raises(ValueError, match="planning option"):
         passes(3.0, options={"separable": "threepass"})
 
@@ -162,18 +161,19 @@ def test_chains_ping_pong_and_release_scratch_buffers():
 
 def test_the_first_row_pass_unpacks_the_upload_unless_the_unpacked_image_is_read_again():
     blur = chain.validate([{"op": "gaussian_blur"}])
-    fused = plan.plan_chain(blur, GEOMETRY, limits=plan.MIN_LIMITS, options={"separable": "tile"})
+    fused = plan.plan_chain(blur, GEOMETRY, limits=plan.MIN_LIMITS)  # the default
     assert [p.entry for p in fused.passes] == ["tile_packed"]
     assert fused.passes[0].inputs == {"packed": "upload"}
-    two = plan.plan_chain(blur, GEOMETRY, limits=plan.MIN_LIMITS)
+    twopass = {"separable": "twopass"}
+    two = plan.plan_chain(blur, GEOMETRY, limits=plan.MIN_LIMITS, options=twopass)
     assert two.passes[0].entry == "along_x_packed" and two.passes[0].inputs == {"packed": "upload"}
     unfused = plan.plan_chain(blur, GEOMETRY, limits=plan.MIN_LIMITS, fuse=False)
     assert unfused.passes[0].shader == "unpack"
     # banded, a pass reaching other rows cannot read the upload, which has no halo rows
-    banded = plan.plan_chain(blur, GEOMETRY, limits=plan.MIN_LIMITS, banded=True, options={"separable": "tile"})
+    banded = plan.plan_chain(blur, GEOMETRY, limits=plan.MIN_LIMITS, banded=True)
     assert [(p.shader, p.entry) for p in banded.passes] == [("unpack", "main"), ("separable_tile", "tile")]
     assert banded.passes[1].halo > 0
-    banded = plan.plan_chain(blur, GEOMETRY, limits=plan.MIN_LIMITS, banded=True)
+    banded = plan.plan_chain(blur, GEOMETRY, limits=plan.MIN_LIMITS, banded=True, options=twopass)
     assert banded.passes[0].entry == "along_x_packed" and banded.passes[0].halo == 0
     # unsharp masking reads its input again after the blur: the unpacked image must exist
     sharp = plan.plan_chain(chain.validate([{"op": "unsharp_mask"}]), GEOMETRY, limits=plan.MIN_LIMITS)
@@ -218,7 +218,7 @@ def _pair(**options):
 
 
 def test_a_gradient_and_the_correlation_after_it_can_run_as_one_pass():
-    fused = _pair(options={"separable": "tile", "pairs": "fused"})
+    fused = _pair(options={"pairs": "fused"})
     assert [(p.shader, p.entry) for p in fused.passes] == [("separable_tile", "tile_packed"),
                                                              ("edges_convolve", "main")]
     pair = fused.passes[1]
@@ -226,7 +226,7 @@ def test_a_gradient_and_the_correlation_after_it_can_run_as_one_pass():
     assert pair.uniforms["mode"] == shaders.enum("MODE")["constant"] and pair.uniforms["cval"] == 0.5
     assert pair.uniforms["edge_mode"] == shaders.enum("MODE")["wrap"]
     assert len(pair.weights) == 25
-    separate = [(p.shader, p.entry) for p in _pair().passes[2:]]  # the default
+    separate = [(p.shader, p.entry) for p in _pair().passes[1:]]  # the default
     assert separate == [("edges", "main"), ("convolve", "tiled")]
     # not when the gradient image is wanted, or bands would need two border rules in one halo
     for options in ({"stages": True}, {"keep": True}, {"banded": True}):

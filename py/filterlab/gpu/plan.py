@@ -23,15 +23,16 @@ rule (:func:`halo_copies`), so banded results equal unbanded ones bit for bit. F
 reads cannot be staged that way (the upload read with a vertical reach, two border rules in
 one pass) are not made for banded plans.
 
-What runs by default is what measured fastest (docs/benchmarks.md): a separable filter as
-two 1-D passes, the row pass reading the upload itself where it can
-(:meth:`Plan.fuse_unpack`) and the column pass register-blocked (``along_y_rows``); a 2-D
-correlation from a workgroup tile. ``options`` select the other forms, which the benchmark
-page measures against these (:data:`OPTIONS`): a separable filter in one pass where the
-device's tile admits its radius (``separable_tile.wgsl``: one read of the source and one
-write of the result per pixel), and a gradient and a small correlation after it in one pass
-(:meth:`Plan.fuse_pairs`). Tiled entry points take their workgroup and tile from the
-device's limits (:func:`tile_shape`, :func:`entry_constants`).
+What runs by default is what measured fastest (docs/benchmarks.md): a separable filter in
+one pass where the device's tile admits its radius (``separable_tile.wgsl``: one read of the
+source and one write of the result per pixel, reading the upload itself where it can,
+:meth:`Plan.fuse_unpack`), else as two 1-D passes, the row pass reading the upload where it
+can and the column pass register-blocked (``along_y_rows``); a 2-D correlation from a
+workgroup tile. ``options`` select the other forms, which the benchmark page measures
+against these (:data:`OPTIONS`): separable filters always as two passes, and a gradient and
+a small correlation after it in one pass (:meth:`Plan.fuse_pairs`). Tiled entry points take
+their workgroup and tile from the device's limits (:func:`tile_shape`,
+:func:`entry_constants`).
 
 Examples
 --------
@@ -39,11 +40,11 @@ Examples
 >>> steps = validate([{"op": "gaussian_blur", "params": {"sigma": 2}}])
 >>> p = plan_chain(steps, Geometry(64, 48, 3, "unorm8"), limits=MIN_LIMITS)
 >>> [(q.shader, q.entry) for q in p.passes]
-[('separable', 'along_x_packed'), ('separable', 'along_y_rows')]
->>> p = plan_chain(steps, Geometry(64, 48, 3, "unorm8"), limits=MIN_LIMITS,
-...                options={"separable": "tile"})
->>> [(q.shader, q.entry) for q in p.passes]
 [('separable_tile', 'tile_packed')]
+>>> p = plan_chain(steps, Geometry(64, 48, 3, "unorm8"), limits=MIN_LIMITS,
+...                options={"separable": "twopass"})
+>>> [(q.shader, q.entry) for q in p.passes]
+[('separable', 'along_x_packed'), ('separable', 'along_y_rows')]
 """
 
 from __future__ import annotations
@@ -103,10 +104,11 @@ MIN_LIMITS = {
 #: Planning options and their values, the first of each being the default. The benchmark
 #: page selects the others to measure them against the default (``debug('entries', ...)``).
 OPTIONS = {
-    # twopass: two passes, the row pass unblocked (it can read the upload); tile: one fused
-    # pass where its tile admits the radius, else two passes, the row pass register-blocked.
-    # On an NVIDIA H100 at 4096², σ = 3: 0.64 ms against 1.85 ms a blur.
-    "separable": ("twopass", "tile"),
+    # tile: one fused pass where its tile admits the radius, else two passes; twopass: two
+    # passes at every radius (the row pass can read the upload). On an NVIDIA H100 at 4096²,
+    # σ = 3, one pass each: 0.46 ms against 0.62 ms, 0.48 ms against 0.61 ms reading the
+    # 8-bit upload.
+    "separable": ("tile", "twopass"),
     # separate: a gradient and the correlation after it as two passes; fused: one pass
     # (edges_convolve.wgsl). Sobel then 5×5, H200, 4096²: 0.62 ms against 1.69 ms.
     "pairs": ("separate", "fused"),
@@ -425,17 +427,9 @@ class StepPlan:
                                weights=np.concatenate([row, column]), suffix=suffix)
             return
         tmp = tmp or self.scratch()
-        # Beyond the fused tile's radius, a row pass with register blocking where its tile
-        # fits: it cannot read the upload, but the unblocked pass that can reads 2r + 1 taps
-        # of workgroup memory per output.
-        entry, x = "along_x", {"RADIUS": x_radius}
-        if self.plan.options["separable"] == "tile":
-            blocked = entry_constants("separable", "along_x_blocked", x_radius, self.plan.limits)
-            if blocked is not None:
-                entry, x = "along_x_blocked", blocked
         self.neighbourhood("separable", mode, cval, uniforms={**image, "radius": x_radius},
-                           src=src, dst=tmp, halo=0, entry=entry,
-                           constants=x, weights=row, suffix=f"{suffix} x".strip())
+                           src=src, dst=tmp, halo=0, entry="along_x",
+                           constants={"RADIUS": x_radius}, weights=row, suffix=f"{suffix} x".strip())
         second_cval = cval * float(np.sum(row, dtype=np.float64))
         self.neighbourhood("separable", mode, second_cval, uniforms={**image, "radius": y_radius},
                            src=tmp, dst=dst, halo=y_radius, entry="along_y_rows",
