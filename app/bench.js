@@ -18,6 +18,9 @@
 //                                   page (app/peers/, loaded only in this mode)
 //   ?mode=ui&size=4096&moves=8      what a user waits for: the app in a frame, driven through
 //                                   its own controls (file input, Add step, the σ slider)
+//   ?mode=startup&loads=5           page to ready, per start-up phase, over fresh page loads
+//                                   in a frame (the first is cold, later ones warm), each
+//                                   followed by the runtime alone (Pyodide, NumPy, Pillow)
 // The result is printed and POSTed to /__result; progress lines go to /__log.
 import { sleep } from "./bridge.js";
 import { Session } from "./session.js";
@@ -447,13 +450,69 @@ async function uiBench() {
   return result;
 }
 
+/** The runtime alone (app/workers/bare.worker.js): when each of its phases began, in ms from the start. */
+async function bareStart(overlap) {
+  const t0 = performance.timeOrigin + performance.now();
+  const worker = new Worker(new URL("./workers/bare.worker.js", import.meta.url), { type: "module" });
+  const { at, error } = await new Promise((resolve) => {
+    worker.onmessage = ({ data }) => resolve(data);
+    worker.onerror = (e) => resolve({ error: e.message });
+    worker.postMessage({ pyodideURL: new URL("pyodide/", document.baseURI).href, overlap });
+  });
+  worker.terminate();
+  if (error) throw new Error(`bare runtime: ${error}`);
+  return Object.fromEntries(Object.entries(at).map(([k, v]) => [k, Math.round(v - t0)]));
+}
+
+/**
+ * Page to `filterlab.ready`, `loads` times, each in a fresh frame (its workers end with it), with
+ * when each start-up phase began; interleaved with the runtime alone (Pyodide, NumPy and Pillow
+ * loaded and imported, nothing of Filter Lab's). The first round is cold; later ones find the
+ * browser's caches warm, as a returning user does.
+ */
+async function startupBench() {
+  const loads = Number(query.get("loads") ?? 5);
+  const result = { mode: "startup", loads: [], bare: [], bare_overlap: [] };
+  for (let i = 0; i < loads; i++) {
+    const t0 = performance.now();
+    const frame = document.createElement("iframe");
+    frame.style.cssText = "width:1200px;height:800px;border:0";
+    frame.src = `index.html?load=${i}`;
+    document.body.append(frame);
+    while (!frame.contentWindow?.filterlab) await sleep(5);
+    const w = frame.contentWindow;
+    await w.filterlab.ready;
+    const ready = performance.now() - t0;
+    // phase times are ms since the frame's own time origin
+    const phases = Object.fromEntries((await w.filterlab.debug("startup")).map((p) => [p.phase, p.at]));
+    result.loads.push({ ready_ms: Math.round(ready), phases });
+    if (!result.gpu_info) result.gpu_info = w.filterlab.gpuInfo();
+    frame.remove();
+    await sleep(300);
+    result.bare.push(await bareStart(false));
+    await sleep(300);
+    result.bare_overlap.push(await bareStart(true));
+    await log(`round ${i}: app ready after ${Math.round(ready)} ms ${JSON.stringify(phases)}; ` +
+      `runtime alone ${JSON.stringify(result.bare.at(-1))}, packages during start-up ${JSON.stringify(result.bare_overlap.at(-1))}`);
+    await sleep(300);
+  }
+  const warm = (list, key) => median(list.slice(1).map((x) => x[key]));
+  result.median_warm = {
+    app_ready_ms: warm(result.loads, "ready_ms"),
+    bare_ready_ms: warm(result.bare, "ready"),
+    bare_overlap_ready_ms: warm(result.bare_overlap, "ready"),
+  };
+  return result;
+}
+
 async function main() {
   try {
     const mode = query.get("mode");
     let result;
     let gpu;
-    if (mode === "ui") {
-      result = await uiBench(); // the app in the frame starts its own workers
+    if (mode === "ui" || mode === "startup") {
+      // the app in the frame starts its own workers
+      result = await (mode === "ui" ? uiBench() : startupBench());
       gpu = result.gpu_info;
     } else {
       const session = new Session();

@@ -1,6 +1,6 @@
 // Filter Lab starts in phases: image input first (so nothing a user gives is lost), then the
-// GPU worker (runtime, packages, filterlab, device), the catalog and the UI; the reference
-// pool starts after that. The main thread never runs Python.
+// GPU worker (the runtime with NumPy and Pillow, filterlab, device), the catalog and the UI;
+// the reference pool starts after that. The main thread never runs Python.
 import { installApi } from "./api.js";
 import { Session } from "./session.js";
 import { ChainEditor } from "./ui/chain-editor.js";
@@ -46,7 +46,7 @@ attachImageInput({
   },
 });
 
-const PHASES = ["runtime", "packages", "filterlab", "device", "ready"];
+const PHASES = ["runtime", "filterlab", "device", "ready"];
 
 function showPhases(session) {
   const list = $("phases");

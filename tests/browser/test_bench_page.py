@@ -32,6 +32,23 @@ def test_bench_mode_measures_every_chain_and_variant(browser, server_url):
     assert result["upload_ms_median"] >= 0 and result["readback_ms_median"] >= 0
 
 
+def test_startup_mode_times_each_phase_of_the_app_and_the_runtime_alone(browser, server_url):
+    result = _bench(browser, server_url, "mode=startup&loads=2")
+    assert result["mode"] == "startup" and len(result["loads"]) == 2
+    for load in result["loads"]:
+        phases = load["phases"]
+        assert list(phases) == ["worker", "runtime", "filterlab", "device", "ready", "page-ready"]
+        times = list(phases.values())
+        assert times == sorted(times)
+        # the frame's clock starts after the bench page's stopwatch does
+        assert phases["page-ready"] <= load["ready_ms"] + 1
+    for alone in result["bare"] + result["bare_overlap"]:
+        assert 0 <= alone["runtime"] <= alone["packages"] <= alone["imports"] <= alone["ready"]
+    for overlapped in result["bare_overlap"]:  # the packages load during start-up: no phase of their own
+        assert overlapped["packages"] == overlapped["imports"]
+    assert set(result["median_warm"]) == {"app_ready_ms", "bare_ready_ms", "bare_overlap_ready_ms"}
+
+
 def test_upload_mode_checks_every_method(browser, server_url):
     methods = ["write", "chunks:0.01", "mapped", "staging", "bitmap"]
     result = _bench(browser, server_url, f"mode=upload&size=64&runs=1&methods={'|'.join(methods)}")
