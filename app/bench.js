@@ -180,12 +180,15 @@ async function uploads(session) {
   await log(`making a ${size}² RGBA test image`);
   const image = await testImage(size);
   const loads = [];
+  const loadUploads = [];
   for (let i = 0; i < 3; i++) { // what the app does with a file: decode, upload, first frame
     const t = performance.now();
-    await session.gpu.call("load", { data: image });
+    const { timings } = await session.gpu.call("load", { data: image });
     loads.push(performance.now() - t);
+    loadUploads.push(timings);
   }
-  // cold: into new buffers, as for a new image; warm: into the buffers the last upload used
+  // cold: into new buffers, as for the first image or a larger one; warm: into the buffers the
+  // last upload used
   const samples = Object.fromEntries(methods.map((m) => [m, { cold: [], warm: [] }]));
   const checks = {};
   for (let i = -1; i < runs; i++) { // round -1 warms each method up
@@ -193,6 +196,7 @@ async function uploads(session) {
       for (const kind of ["cold", "warm"]) {
         const r = await session.gpu.call("debug", { action: kind === "cold" ? "upload-cold" : "upload", argument: m });
         if (i >= 0) samples[m][kind].push(r.uploadMs);
+        if (i >= 0) (samples[m][`${kind}_write`] ??= []).push(r.writeMs);
         checks[m] = { used: r.method, exact: (checks[m]?.exact ?? true) && r.exact };
       }
     }
@@ -204,8 +208,12 @@ async function uploads(session) {
     runs,
     bytes: size * size * 4,
     load_ms_median: median(loads),
+    // the loads' own uploads, as the app times them: all of it, and until the writes are issued
+    load_upload_ms: loadUploads.map((t) => t.uploadMs),
+    load_upload_write_ms: loadUploads.map((t) => t.uploadWriteMs),
     methods: Object.fromEntries(methods.map((m) => [m, {
       cold_ms_median: median(samples[m].cold), warm_ms_median: median(samples[m].warm),
+      cold_write_ms_median: median(samples[m].cold_write), warm_write_ms_median: median(samples[m].warm_write),
       cold_ms_min: Math.min(...samples[m].cold), warm_ms_min: Math.min(...samples[m].warm), ...checks[m] }])),
   };
 }

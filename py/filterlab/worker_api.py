@@ -313,7 +313,8 @@ async def _show_original(stretch=display.IDENTITY) -> dict:
     out = {}
     if _state.engine is not None:
         result = await _state.engine.run([], present=True, stretch=stretch)
-        out = {**_shown(result), "timings": _public({"upload_ms": result.timings["upload_ms"]})}
+        upload = {key: result.timings[key] for key in ("upload_ms", "upload_write_ms") if key in result.timings}
+        out = {**_shown(result), "timings": _public(upload)}
     if "frame" not in out and "display" not in out:
         out["display"] = _typed(_rgba8(_state.native, stretch), js.Uint8ClampedArray)
     return out
@@ -637,7 +638,7 @@ def debug(action: str, argument: str = "") -> Any:
     which sets how images are uploaded (``filterlab.gpu.engine.UPLOAD_METHODS``). ``upload``
     uploads the current image again by the method given (by default the engine's), and returns
     its time and whether the GPU then holds exactly the decoded bytes; ``upload-cold`` does so
-    into new buffers, as for a new image (these two return a coroutine, which the worker
+    into new buffers, as for the first image (these two return a coroutine, which the worker
     awaits: ``debug`` itself stays synchronous, so that ``fatal`` stops Python while the call
     is on the stack, where the worker sees it). ``pipelines`` is ``auto``, ``general`` or
     ``specialised``: which pipelines serve a pass with a kernel radius. ``fatal`` kills this
@@ -651,6 +652,7 @@ def debug(action: str, argument: str = "") -> Any:
         res = engine.resources if engine else None
         return _js(_public({
             "live_buffers": res.live_buffers if res else 0,
+            "staging_bytes": res.writer_bytes if res else 0,  # the uploads' kept staging buffer
             "pipelines": res.pipeline_count if res else 0,
             "cached": res.cached if res else 0,
             "pending_compiles": res.pending_compiles if res else 0,

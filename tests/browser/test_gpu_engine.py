@@ -172,6 +172,27 @@ def test_every_upload_method_gives_the_gpu_the_exact_samples(app, method):
     assert result["metrics"]["maxAbsError"] <= TOL
 
 
+def test_the_staging_buffer_is_kept_for_images_no_larger_than_the_last(app):
+    """Uploads go through one MAP_WRITE buffer kept from image to image: an image no larger
+    than it (and not more than four times smaller) reuses it, another replaces it; each
+    upload still gives the GPU exactly the decoded samples, and no buffer is left behind."""
+    rng = np.random.default_rng(44)
+    kept = []
+    for h, w in ((48, 64), (32, 32), (16, 16), (64, 64), (47, 63)):
+        image = png_bytes(rng.integers(0, 256, size=(h, w, 4), dtype=np.uint8))
+        run_api(app, image, [], compare=False)
+        check = app.evaluate("() => window.filterlab.debug('upload')")
+        assert check["exact"] and check["method"] == "staging", check
+        kept.append(_stats(app)["stagingBytes"])
+    # 12,288 bytes serve 4,096 (within 4×); 1,024 get their own; 16,384 and then 11,844 reuse it
+    assert kept == [12288, 12288, 1024, 16384, 16384]
+    before = _stats(app)["liveBuffers"]
+    app.evaluate("() => window.filterlab.debug('upload-cold')")  # drops every buffer, then uploads
+    assert _stats(app)["stagingBytes"] == 47 * 63 * 4
+    run_api(app, image, [], compare=False)
+    assert _stats(app)["liveBuffers"] == before
+
+
 def test_unknown_upload_methods_and_options_are_refused(app):
     for action, argument in (("upload", "teleport"), ("upload", "chunks:-1"), ("entries", "upload=mapped:2"),
                              ("entries", "separable=threepass")):

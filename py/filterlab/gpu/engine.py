@@ -52,13 +52,17 @@ _STORAGE = ("STORAGE", "COPY_SRC", "COPY_DST")
 #: * ``write``: one ``queue.writeBuffer`` from a view of NumPy's memory;
 #: * ``chunks:M``: ``writeBuffer`` calls of M MiB each (4 by default);
 #: * ``mapped``: a new buffer created mapped (``mappedAtCreation``), filled from NumPy;
-#: * ``staging``: a pooled ``MAP_WRITE`` buffer, mapped, filled, then copied on the GPU;
+#: * ``staging``: a ``MAP_WRITE`` buffer kept from upload to upload (``Resources.writer``),
+#:   mapped, filled, then copied on the GPU;
 #: * ``bitmap``: an ``ImageBitmap`` of the pixels (no premultiplication, no colour
 #:   conversion), ``copyExternalImageToTexture``, then ``copyTextureToBuffer``: 8-bit RGBA
 #:   whose rows are a multiple of 256 bytes only, else ``write``.
 UPLOAD_METHODS = ("write", "chunks", "mapped", "staging", "bitmap")
-#: The method runs use unless told otherwise (docs/benchmarks.md has the measurements).
-DEFAULT_UPLOAD = "write"
+#: The method runs use unless told otherwise. On an H100 at 4096² RGBA 8-bit, in one page run
+#: (docs/benchmarks.md): ``staging`` 31 ms where its buffer is kept (an image no larger than
+#: the last), against 75 ms for ``write``, whose bytes pass through the browser's own transfer
+#: buffer; into new buffers (the first image, or a larger one) both took 80–90 ms.
+DEFAULT_UPLOAD = "staging"
 
 
 def _name(logical: str, band: int, bands: list) -> str:
@@ -398,8 +402,10 @@ class Engine:
         for k, (y0, y1) in enumerate(job.bands):
             used.append(await self._write_upload(device, _name("upload", k, job.bands), self._source[y0:y1]))
         self._uploaded = job.bands
+        t_written = time.perf_counter()
         await device.queue.onSubmittedWorkDone()  # time the transfer, once per image
         job.timings["upload_ms"] = (time.perf_counter() - t_up) * 1e3
+        job.timings["upload_write_ms"] = (t_written - t_up) * 1e3  # until the writes are issued
         job.timings["upload_method"] = ",".join(sorted(set(used)))
 
     async def _write_upload(self, device, key: str, rows: np.ndarray) -> str:
@@ -421,11 +427,15 @@ class Engine:
             return method
         buffer = self.resources.buffer(key, size, usage)
         if method == "staging":
-            staging = self.resources.buffer(f"{key} staging", size, buffer_usage("MAP_WRITE", "COPY_SRC"))
-            await staging.mapAsync(js.GPUMapMode.WRITE)
-            with _memory_of(flat) as data:  # after the await: wasm memory may have grown
-                js.Uint8Array.new(staging.getMappedRange(0, size)).set(data)
-            staging.unmap()
+            staging = self.resources.writer(size)
+            await staging.mapAsync(js.GPUMapMode.WRITE, 0, size)
+            try:
+                mapped = js.Uint8Array.new(staging.getMappedRange(0, size))
+                with _memory_of(flat) as data:  # after the await: wasm memory may have grown
+                    mapped.set(data)
+                mapped.fill(0, flat.size)  # the pad to a whole word, as `write` leaves it
+            finally:
+                staging.unmap()
             encoder = device.createCommandEncoder()
             encoder.copyBufferToBuffer(staging, 0, buffer, 0, size)
             device.queue.submit(to_js([encoder.finish()]))
@@ -477,8 +487,8 @@ class Engine:
     async def reupload(self, method: str, *, cold: bool = False) -> dict:
         """Upload the loaded image again by `method` (:data:`UPLOAD_METHODS`), timed as a run
         times its upload, then read the upload back and compare it with the source bytes.
-        `cold` drops the pooled buffers first, as loading an image of another size does, so
-        that the upload writes into new buffers.
+        `cold` drops the pooled buffers and the staging buffer first, as loading the first
+        image, or one larger than the last, does, so that the upload writes into new buffers.
 
         Returns ``{"upload_ms", "method", "exact"}``: the method actually used (``bitmap``
         falls back to ``write`` where it cannot serve), and whether the GPU holds exactly the
@@ -490,6 +500,7 @@ class Engine:
         g, bands = self.geometry, self.bands()
         if cold:
             self.resources.set_geometry(None)
+            self.resources.release_writer()
             self.kept = None
             self._last = None
         self.resources.set_geometry((g, tuple(bands)))
@@ -509,8 +520,8 @@ class Engine:
             flat = self._source[y0:y1].reshape(-1).view(np.uint8)
             held = await self._read_buffer(device, self.resources.pooled(_name("upload", k, bands)), flat.size)
             exact = exact and np.array_equal(held, flat)
-        return {"upload_ms": job.timings["upload_ms"], "method": job.timings["upload_method"],
-                "exact": bool(exact)}
+        return {"upload_ms": job.timings["upload_ms"], "write_ms": job.timings["upload_write_ms"],
+                "method": job.timings["upload_method"], "exact": bool(exact)}
 
     async def _read_buffer(self, device, buffer, size: int) -> np.ndarray:
         """The first `size` bytes of a buffer (with COPY_SRC usage), read back."""

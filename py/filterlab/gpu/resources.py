@@ -8,7 +8,8 @@
   that were compiled while a run waited.
 * Buffers are pooled per image geometry. :meth:`Resources.set_geometry` destroys the pool when
   the image or its banding changes; :meth:`Resources.reset` drops everything after a device
-  loss.
+  loss. The uploads' staging buffer (:meth:`Resources.writer`) outlives the geometry, so that
+  an image no larger than the last one uploads without making and first touching a new one.
 * Every buffer is created and destroyed here, so :attr:`Resources.live_buffers` is the exact
   number of GPU buffers the app holds.
 """
@@ -47,6 +48,7 @@ class Resources:
         self._compiling: set[tuple] = set()
         self._pump_due = False  # a pump is scheduled for after the current task
         self._readers: list = []  # idle MAP_READ buffers, kept for the next read-back
+        self._writer = None  # the MAP_WRITE staging buffer uploads go through
         self._generation = 0  # bumped by reset: compiles for a lost device are dropped
         self.live_buffers = 0
         self.blocking_compiles = 0
@@ -200,6 +202,28 @@ class Resources:
         while len(self._readers) > _READERS_KEPT:
             self.destroy_buffer(self._readers.pop())
 
+    def writer(self, size: int):
+        """The uploads' MAP_WRITE | COPY_SRC staging buffer, at least `size` bytes: the one
+        the last upload used where it is large enough and at most :data:`_WRITER_SLACK` times
+        too large (a small image need not hold a large one's memory), else a new one."""
+        size = _align4(size)
+        if self._writer is not None and not size <= int(self._writer.size) <= _WRITER_SLACK * size:
+            self.release_writer()
+        if self._writer is None:
+            self._writer = self.create_buffer(size, buffer_usage("MAP_WRITE", "COPY_SRC"), "upload staging")
+        return self._writer
+
+    @property
+    def writer_bytes(self) -> int:
+        """The size of the staging buffer :meth:`writer` keeps, 0 if none."""
+        return int(self._writer.size) if self._writer is not None else 0
+
+    def release_writer(self) -> None:
+        """Destroy the staging buffer of :meth:`writer`; the next upload makes a new one."""
+        if self._writer is not None:
+            self.destroy_buffer(self._writer)
+            self._writer = None
+
     def set_geometry(self, geometry: tuple | None) -> None:
         """Drop pooled buffers and bind groups when the image geometry changes."""
         if geometry != self._geometry:
@@ -253,9 +277,10 @@ class Resources:
     def reset(self) -> None:
         """Forget everything built on a device that is gone (its buffers went with it)."""
         self._bind_groups.clear()
-        self.live_buffers -= len(self._pool) + len(self._readers)
+        self.live_buffers -= len(self._pool) + len(self._readers) + (self._writer is not None)
         self._pool.clear()
         self._readers.clear()
+        self._writer = None
         self._pipelines.clear()
         self._modules.clear()
         self._queue.clear()
@@ -266,6 +291,8 @@ class Resources:
 
 # Idle read-back buffers kept: as many as verification has reads in flight (app/verifier.js).
 _READERS_KEPT = 2
+# How much larger than an upload the kept staging buffer may be before a smaller one replaces it.
+_WRITER_SLACK = 4
 
 
 def _align4(size: int) -> int:
