@@ -213,7 +213,8 @@ async function uploads(session) {
     load_upload_write_ms: loadUploads.map((t) => t.uploadWriteMs),
     methods: Object.fromEntries(methods.map((m) => [m, {
       cold_ms_median: median(samples[m].cold), warm_ms_median: median(samples[m].warm),
-      cold_write_ms_median: median(samples[m].cold_write), warm_write_ms_median: median(samples[m].warm_write),
+      cold_write_ms_median: median(samples[m].cold_write),
+      warm_write_ms_median: median(samples[m].warm_write),
       cold_ms_min: Math.min(...samples[m].cold), warm_ms_min: Math.min(...samples[m].warm), ...checks[m] }])),
   };
 }
@@ -487,7 +488,10 @@ async function startupBench() {
     frame.style.cssText = "width:1200px;height:800px;border:0";
     frame.src = `index.html?load=${i}`;
     document.body.append(frame);
-    while (!frame.contentWindow?.filterlab) await sleep(5);
+    while (!frame.contentWindow?.filterlab) {
+      if (performance.now() - t0 > 60_000) throw new Error(`load ${i}: the app did not start in 60 s`);
+      await sleep(5);
+    }
     const w = frame.contentWindow;
     await w.filterlab.ready;
     const ready = performance.now() - t0;
@@ -500,8 +504,10 @@ async function startupBench() {
     result.bare.push(await bareStart(false));
     await sleep(300);
     result.bare_overlap.push(await bareStart(true));
+    const alone = JSON.stringify(result.bare.at(-1));
+    const during = JSON.stringify(result.bare_overlap.at(-1));
     await log(`round ${i}: app ready after ${Math.round(ready)} ms ${JSON.stringify(phases)}; ` +
-      `runtime alone ${JSON.stringify(result.bare.at(-1))}, packages during start-up ${JSON.stringify(result.bare_overlap.at(-1))}`);
+      `runtime alone ${alone}, packages during start-up ${during}`);
     await sleep(300);
   }
   const warm = (list, key) => median(list.slice(1).map((x) => x[key]));

@@ -10,7 +10,8 @@ self.onmessage = async ({ data: { pyodideURL, overlap } }) => {
     mark("runtime");
     const { loadPyodide } = await import(/* @vite-ignore */ `${pyodideURL}pyodide.mjs`);
     const packages = ["numpy", "pillow"];
-    const pyodide = await loadPyodide({ indexURL: pyodideURL, fullStdLib: false, ...(overlap ? { packages } : {}) });
+    const options = { indexURL: pyodideURL, fullStdLib: false, ...(overlap ? { packages } : {}) };
+    const pyodide = await loadPyodide(options);
     mark("packages");
     if (!overlap) await pyodide.loadPackage(packages, { messageCallback: () => {} });
     mark("imports");

@@ -43,7 +43,14 @@ async function startPython(pyodideURL, tableName, early) {
   // start in the same time (bench.html?mode=startup).
   phase("runtime", "Starting Python with NumPy and Pillow");
   const { loadPyodide } = await import(/* @vite-ignore */ `${pyodideURL}pyodide.mjs`);
-  const pyodide = await loadPyodide({ indexURL: pyodideURL, fullStdLib: false, packages: ["numpy", "pillow"] });
+  const titles = { numpy: "NumPy", pillow: "Pillow" };
+  const packages = Object.keys(titles);
+  const pyodide = await loadPyodide({ indexURL: pyodideURL, fullStdLib: false, packages });
+  // A package that failed to load is only logged by loadPyodide: say so here, not as an
+  // import error later.
+  const loaded = new Set(Object.keys(pyodide.loadedPackages).map((name) => name.toLowerCase()));
+  const missing = packages.filter((name) => !loaded.has(name));
+  if (missing.length) throw new Error(`${missing.map((name) => titles[name]).join(" and ")} could not be loaded.`);
 
   phase("filterlab", "Loading the filterlab package");
   writeTree(pyodide.FS, PY_SOURCES, "/py/", SITE);

@@ -45,7 +45,7 @@ def test_startup_mode_times_each_phase_of_the_app_and_the_runtime_alone(browser,
     for alone in result["bare"] + result["bare_overlap"]:
         assert 0 <= alone["runtime"] <= alone["packages"] <= alone["imports"] <= alone["ready"]
     for overlapped in result["bare_overlap"]:  # the packages load during start-up: no phase of their own
-        assert overlapped["packages"] == overlapped["imports"]
+        assert overlapped["imports"] - overlapped["packages"] <= 1  # two rounded marks in a row
     assert set(result["median_warm"]) == {"app_ready_ms", "bare_ready_ms", "bare_overlap_ready_ms"}
 
 

@@ -59,9 +59,9 @@ _STORAGE = ("STORAGE", "COPY_SRC", "COPY_DST")
 #:   whose rows are a multiple of 256 bytes only, else ``write``.
 UPLOAD_METHODS = ("write", "chunks", "mapped", "staging", "bitmap")
 #: The method runs use unless told otherwise. On an H100 at 4096² RGBA 8-bit, in one page run
-#: (docs/benchmarks.md): ``staging`` 31 ms where its buffer is kept (an image no larger than
-#: the last), against 75 ms for ``write``, whose bytes pass through the browser's own transfer
-#: buffer; into new buffers (the first image, or a larger one) both took 80–90 ms.
+#: (docs/benchmarks.md): ``staging`` 30 ms where its buffer is kept (``Resources.writer``),
+#: against 71–76 ms for ``write``, whose bytes pass through the browser's own transfer buffer;
+#: into new buffers both took 77–89 ms, and the page's first load 124–129 ms.
 DEFAULT_UPLOAD = "staging"
 
 
@@ -257,8 +257,9 @@ class Engine:
             await scopes
         except GPUError:
             # Buffers made inside the scope may be invalid (out of memory): start the next run
-            # from a fresh pool and a fresh upload rather than reuse them.
+            # from a fresh pool, staging buffer and upload rather than reuse them.
             self.resources.set_geometry(None)
+            self.resources.release_writer()
             self._uploaded = None
             self._last = self.kept = None
             raise
@@ -399,8 +400,15 @@ class Engine:
             return
         t_up = time.perf_counter()
         used = []
+        # The bands share the staging buffer, made for the largest: a short last band must not
+        # replace it.
+        largest = max(self._source[y0:y1].nbytes for y0, y1 in job.bands)
         for k, (y0, y1) in enumerate(job.bands):
-            used.append(await self._write_upload(device, _name("upload", k, job.bands), self._source[y0:y1]))
+            key = _name("upload", k, job.bands)
+            used.append(await self._write_upload(device, key, self._source[y0:y1], largest))
+        if self.gpu.device is not device:
+            # lost while a write waited: the new device holds none of it (the run is retried)
+            raise GPUError("The GPU was lost while the image was uploading.")
         self._uploaded = job.bands
         t_written = time.perf_counter()
         await device.queue.onSubmittedWorkDone()  # time the transfer, once per image
@@ -408,9 +416,10 @@ class Engine:
         job.timings["upload_write_ms"] = (t_written - t_up) * 1e3  # until the writes are issued
         job.timings["upload_method"] = ",".join(sorted(set(used)))
 
-    async def _write_upload(self, device, key: str, rows: np.ndarray) -> str:
+    async def _write_upload(self, device, key: str, rows: np.ndarray, largest: int) -> str:
         """Write `rows` (H×W×C samples) into the pooled upload buffer `key` by the method in
-        :attr:`upload`; return the method used, as :attr:`upload` names it."""
+        :attr:`upload`; return the method used, as :attr:`upload` names it. `largest` is the
+        largest band's size in bytes, which the staging buffer is made for."""
         used = self.upload
         method, _, argument = used.partition(":")
         flat = rows.reshape(-1).view(np.uint8)
@@ -427,8 +436,12 @@ class Engine:
             return method
         buffer = self.resources.buffer(key, size, usage)
         if method == "staging":
-            staging = self.resources.writer(size)
-            await staging.mapAsync(js.GPUMapMode.WRITE, 0, size)
+            staging = self.resources.writer(max(size, largest))
+            try:
+                await staging.mapAsync(js.GPUMapMode.WRITE, 0, size)
+            except Exception:
+                self.resources.release_writer(staging)  # it may be invalid (out of memory)
+                raise
             try:
                 mapped = js.Uint8Array.new(staging.getMappedRange(0, size))
                 with _memory_of(flat) as data:  # after the await: wasm memory may have grown

@@ -9,7 +9,8 @@
 * Buffers are pooled per image geometry. :meth:`Resources.set_geometry` destroys the pool when
   the image or its banding changes; :meth:`Resources.reset` drops everything after a device
   loss. The uploads' staging buffer (:meth:`Resources.writer`) outlives the geometry, so that
-  an image no larger than the last one uploads without making and first touching a new one.
+  an image no larger than the last (nor more than four times smaller) uploads without making
+  and first touching a new one.
 * Every buffer is created and destroyed here, so :attr:`Resources.live_buffers` is the exact
   number of GPU buffers the app holds.
 """
@@ -210,7 +211,8 @@ class Resources:
         if self._writer is not None and not size <= int(self._writer.size) <= _WRITER_SLACK * size:
             self.release_writer()
         if self._writer is None:
-            self._writer = self.create_buffer(size, buffer_usage("MAP_WRITE", "COPY_SRC"), "upload staging")
+            usage = buffer_usage("MAP_WRITE", "COPY_SRC")
+            self._writer = self.create_buffer(size, usage, "upload staging")
         return self._writer
 
     @property
@@ -218,9 +220,10 @@ class Resources:
         """The size of the staging buffer :meth:`writer` keeps, 0 if none."""
         return int(self._writer.size) if self._writer is not None else 0
 
-    def release_writer(self) -> None:
-        """Destroy the staging buffer of :meth:`writer`; the next upload makes a new one."""
-        if self._writer is not None:
+    def release_writer(self, buffer=None) -> None:
+        """Destroy the staging buffer of :meth:`writer` (only if it is still `buffer`, when
+        given); the next upload makes a new one."""
+        if self._writer is not None and (buffer is None or buffer is self._writer):
             self.destroy_buffer(self._writer)
             self._writer = None
 
