@@ -59,9 +59,9 @@ _STORAGE = ("STORAGE", "COPY_SRC", "COPY_DST")
 #:   whose rows are a multiple of 256 bytes only, else ``write``.
 UPLOAD_METHODS = ("write", "chunks", "mapped", "staging", "bitmap")
 #: The method runs use unless told otherwise. On an H100 at 4096² RGBA 8-bit, in one page run
-#: (docs/benchmarks.md): ``staging`` 30 ms where its buffer is kept (``Resources.writer``),
-#: against 71–76 ms for ``write``, whose bytes pass through the browser's own transfer buffer;
-#: into new buffers both took 77–89 ms, and the page's first load 124–129 ms.
+#: (docs/benchmarks.md, upload run 3): ``staging`` 29.5 ms where its buffer is kept
+#: (``Resources.writer``), against 71.2 ms for ``write``, whose bytes pass through the
+#: browser's own transfer buffer; into new buffers 77.1 and 83.0 ms.
 DEFAULT_UPLOAD = "staging"
 
 
