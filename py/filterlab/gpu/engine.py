@@ -259,7 +259,6 @@ class Engine:
             # Buffers made inside the scope may be invalid (out of memory): start the next run
             # from a fresh pool, staging buffer and upload rather than reuse them.
             self.resources.set_geometry(None)
-            self.resources.release_writer()
             self._uploaded = None
             self._last = self.kept = None
             raise
@@ -513,7 +512,6 @@ class Engine:
         g, bands = self.geometry, self.bands()
         if cold:
             self.resources.set_geometry(None)
-            self.resources.release_writer()
             self.kept = None
             self._last = None
         self.resources.set_geometry((g, tuple(bands)))

@@ -228,7 +228,10 @@ class Resources:
             self._writer = None
 
     def set_geometry(self, geometry: tuple | None) -> None:
-        """Drop pooled buffers and bind groups when the image geometry changes."""
+        """Drop pooled buffers and bind groups when the image geometry changes. None starts
+        afresh: the staging buffer of :meth:`writer` goes too."""
+        if geometry is None:
+            self.release_writer()
         if geometry != self._geometry:
             self._release_pool()
             self._geometry = geometry
