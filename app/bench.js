@@ -17,7 +17,8 @@
 //   ?mode=peers&size=4096&sigma=3   the Gaussian blur against other implementations, in this
 //                                   page (app/peers/, loaded only in this mode)
 //   ?mode=ui&size=4096&moves=8      what a user waits for: the app in a frame, driven through
-//                                   its own controls (file input, Add step, the σ slider)
+//                                   its own controls (file input, Add step, the σ slider);
+//                                   &uploads=staging,write&rounds=3: later files per method
 //   ?mode=startup&loads=5           page to ready, per start-up phase, over fresh page loads
 //                                   in a frame (the first is cold, later ones warm), each
 //                                   followed by the runtime alone (Pyodide, NumPy, Pillow)
@@ -189,14 +190,17 @@ async function uploads(session) {
   }
   // cold: into new buffers, as for the first image or a larger one; warm: into the buffers the
   // last upload used
-  const samples = Object.fromEntries(methods.map((m) => [m, { cold: [], warm: [] }]));
+  const samples = Object.fromEntries(methods.map((m) =>
+    [m, { cold: [], warm: [], cold_write: [], warm_write: [] }]));
   const checks = {};
   for (let i = -1; i < runs; i++) { // round -1 warms each method up
     for (const m of methods) {
       for (const kind of ["cold", "warm"]) {
         const r = await session.gpu.call("debug", { action: kind === "cold" ? "upload-cold" : "upload", argument: m });
-        if (i >= 0) samples[m][kind].push(r.uploadMs);
-        if (i >= 0) (samples[m][`${kind}_write`] ??= []).push(r.writeMs);
+        if (i >= 0) {
+          samples[m][kind].push(r.uploadMs);
+          samples[m][`${kind}_write`].push(r.writeMs);
+        }
         checks[m] = { used: r.method, exact: (checks[m]?.exact ?? true) && r.exact };
       }
     }
@@ -339,7 +343,8 @@ async function presentCheck(session) {
 
 /**
  * What a user waits for, measured through the app's own UI in a frame: page to ready; file
- * chosen to the first GPU frame on screen and to complete verification; then σ slider moves
+ * chosen to the first GPU frame on screen and to complete verification; the next files of the
+ * same size to their frames, per upload method (&uploads=staging,write&rounds=3); then σ slider moves
  * (each to a new kernel radius) to the frame on screen, to the first verdict and to complete
  * verification. "On screen" is the GPU canvas's frame event plus the next animation frame.
  */
@@ -389,6 +394,28 @@ async function uiBench() {
   input.dispatchEvent(new w.Event("change", { bubbles: true }));
   result.file_to_frame_ms = (await shown) - t;
   result.file_to_verified_ms = (await final) - t;
+  // Later files of the same size, as a user opening the next photos of a series: their
+  // uploads reuse the buffers the first one made. Each upload method named in `uploads`
+  // (engine.UPLOAD_METHODS) in turn, `rounds` times, interleaved.
+  const methods = (query.get("uploads") ?? "staging,write").split(",");
+  result.next_file_to_frame_ms = Object.fromEntries(methods.map((m) => [m, []]));
+  for (let round = 0; round < Number(query.get("rounds") ?? 3); round++) {
+    for (const method of methods) {
+      await w.filterlab.debug("entries", `upload=${method}`);
+      const next = new w.DataTransfer();
+      next.items.add(new w.File([png], `test-${round}-${method}.png`, { type: "image/png" }));
+      t = performance.now();
+      shown = onScreen();
+      final = verdict("final");
+      input.files = next.files;
+      input.dispatchEvent(new w.Event("change", { bubbles: true }));
+      result.next_file_to_frame_ms[method].push((await shown) - t);
+      await final;
+    }
+  }
+  await w.filterlab.debug("entries", "");
+  result.next_file_to_frame_median = Object.fromEntries(
+    methods.map((m) => [m, median(result.next_file_to_frame_ms[m])]));
   await log(`loaded: ${JSON.stringify(result)}`);
   const select = d.querySelector("[data-testid=add-op]");
   select.value = "gaussian_blur";
