@@ -12,7 +12,7 @@ struct Params {
 @group(0) @binding(0) var<uniform> params: Params;
 @group(0) @binding(1) var<storage, read> src: array<vec4<f32>>;
 @group(0) @binding(2) var<storage, read_write> dst: array<vec4<f32>>;
-@group(0) @binding(3) var<storage, read> weights: array<f32>;
+@group(0) @binding(3) var<uniform> weights: array<vec4<f32>, MAX_TAPS>;  // K × K, row-major (lib/taps.wgsl)
 
 override WG_X: u32;
 override WG_Y: u32;    // tiled and rows only
@@ -32,7 +32,8 @@ fn radius() -> u32 {
 
 // General K×K correlation, K = 2 * radius + 1 <= 31: dst(y, x) = sum w(j, i) src(y+j-r, x+i-r).
 // Convolution is correlation with the kernel flipped; the host flips it. Each WG_X × WG_Y
-// workgroup computes a WG_X × WG_Y output tile, with the kernel staged in workgroup memory.
+// workgroup computes a WG_X × WG_Y output tile; the weights are read through tap()
+// (lib/taps.wgsl).
 // Three entry points; the host picks one by radius:
 //   blocked  stages the whole (TILE_H + 2r) × (TILE_W + 2r) input window once (lib/window.wgsl),
 //            then each invocation sums BLOCK consecutive outputs of one row, reading each
@@ -41,8 +42,8 @@ fn radius() -> u32 {
 //            device and radius (filterlab.gpu.plan.tile_shape); outputs are written by whole
 //            rows. Dispatch (ceil(width / TILE_W), ceil(height / TILE_H)).
 //   tiled    stages the whole (WG_X + 2r) × (WG_Y + 2r) input tile once, then every invocation
-//            sums its K² taps from workgroup memory: about one global read per pixel. For radii
-//            whose tile fits workgroup memory.
+//            sums its K² products from the tile in workgroup memory: about one global read
+//            per pixel. For radii whose tile fits workgroup memory.
 //   rows     for larger kernels: for each kernel row j it stages the WG_Y input rows that row
 //            touches, WG_X + 2r wide, then sums that row's K taps. Global reads per output:
 //            K (WG_X + 2r) / WG_X instead of K².
@@ -51,16 +52,9 @@ fn radius() -> u32 {
 // case; a constant border stages cval.
 // Alpha: written back from the source pixel (keep_alpha).
 
-var<workgroup> taps: array<f32, (2u * RADIUS + 1u) * (2u * RADIUS + 1u)>;
 var<workgroup> tile: array<vec4<f32>, (WG_X + 2u * RADIUS) * (WG_Y + 2u * RADIUS)>;
 var<workgroup> slab: array<vec4<f32>, (WG_X + 2u * RADIUS) * WG_Y>;
 var<workgroup> sums: array<vec4<f32>, (TILE_H + 2u * RADIUS) * (TILE_W + 2u * RADIUS + 1u)>;
-
-fn stage_kernel(first: u32, k: u32) {
-  for (var t = first; t < k * k; t += WG_X * WG_Y) {
-    taps[t] = weights[t];
-  }
-}
 
 fn store(x: i32, y: i32, w: i32, h: i32, acc: vec4<f32>) {
   if (x < w && y < h) {
@@ -79,7 +73,6 @@ fn tiled(@builtin(workgroup_id) wg: vec3<u32>, @builtin(local_invocation_id) lid
   let left = i32(wg.x * WG_X) - i32(r);
   let top = i32(wg.y * WG_Y) - i32(r);
   let flat = lid.y * WG_X + lid.x;
-  stage_kernel(flat, k);
   for (var s = flat; s < span_x * span_y; s += WG_X * WG_Y) {
     tile[s] = border_load(left + i32(s % span_x), top + i32(s / span_x), w, h, params.mode, params.cval);
   }
@@ -94,7 +87,7 @@ fn tiled(@builtin(workgroup_id) wg: vec3<u32>, @builtin(local_invocation_id) lid
       if (GENERAL && i >= k) {
         break;
       }
-      acc += taps[j * k + i] * tile[base + i];
+      acc += tap(j * k + i) * tile[base + i];
     }
   }
   store(i32(wg.x * WG_X + lid.x), i32(wg.y * WG_Y + lid.y), w, h, acc);
@@ -110,7 +103,6 @@ fn rows(@builtin(workgroup_id) wg: vec3<u32>, @builtin(local_invocation_id) lid:
   let y = i32(wg.y * WG_Y + lid.y);
   let left = i32(wg.x * WG_X) - r;
   let line = lid.y * slab_w;
-  stage_kernel(lid.y * WG_X + lid.x, u32(k));
 
   var acc = vec4<f32>(0.0);
   for (var j = 0; j < k; j++) {
@@ -122,7 +114,7 @@ fn rows(@builtin(workgroup_id) wg: vec3<u32>, @builtin(local_invocation_id) lid:
       if (GENERAL && i >= k) {
         break;
       }
-      acc += taps[j * k + i] * slab[line + lid.x + u32(i)];
+      acc += tap(u32(j * k + i)) * slab[line + lid.x + u32(i)];
     }
     workgroupBarrier();
   }

@@ -13,7 +13,7 @@ struct Params {
 @group(0) @binding(0) var<uniform> params: Params;
 @group(0) @binding(1) var<storage, read> src: array<vec4<f32>>;
 @group(0) @binding(2) var<storage, read_write> dst: array<vec4<f32>>;
-@group(0) @binding(3) var<storage, read> weights: array<f32>;  // K × K, row-major
+@group(0) @binding(3) var<uniform> weights: array<vec4<f32>, MAX_TAPS>;  // K × K, row-major (lib/taps.wgsl)
 
 override WG_X: u32;     // invocations per workgroup
 override TILE_W: u32;   // the output tile: TILE_W × TILE_H = BLOCK × WG_X (lib/tile.wgsl)
@@ -38,7 +38,6 @@ override GENERAL: bool = false;
 // Alpha: written back from the source pixel (both steps carry it).
 // Dispatch: (ceil(width / TILE_W), ceil(height / TILE_H)) workgroups.
 
-var<workgroup> taps: array<f32, (2u * RADIUS + 1u) * (2u * RADIUS + 1u)>;
 var<workgroup> sums: array<vec4<f32>, (TILE_H + 2u * RADIUS) * (TILE_W + 2u * RADIUS + 1u)>;
 
 fn radius() -> u32 {

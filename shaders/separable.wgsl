@@ -12,7 +12,7 @@ struct Params {
 @group(0) @binding(0) var<uniform> params: Params;
 @group(0) @binding(1) var<storage, read> src: array<vec4<f32>>;
 @group(0) @binding(2) var<storage, read_write> dst: array<vec4<f32>>;
-@group(0) @binding(3) var<storage, read> weights: array<f32>;
+@group(0) @binding(3) var<uniform> weights: array<vec4<f32>, MAX_TAPS>;  // lib/taps.wgsl
 @group(0) @binding(4) var<storage, read> packed: array<u32>;
 
 override WG_X: u32;
@@ -62,22 +62,15 @@ fn radius() -> u32 {
 //   along_x_packed  along_x reading the uploaded 8-bit, 16-bit or float image (`packed`)
 //                   instead of a working buffer: the first pass of a chain unpacks as it
 //                   stages, which saves the unpack pass and its full-size write and read.
-// The weights are staged in workgroup memory once per workgroup.
+// The weights are read through tap() (lib/taps.wgsl).
 // Borders: coordinates go through border_index; a constant border reads cval. The host makes
 // two passes equal the full 2-D kernel by giving the second pass cval times the sum of the
 // first pass's weights (filterlab.reference documents the rule).
 // Alpha: written back from the source pixel (keep_alpha).
 
-var<workgroup> taps: array<f32, 2u * RADIUS + 1u>;
 var<workgroup> row: array<vec4<f32>, WG_X + 2u * RADIUS>;
 var<workgroup> tile: array<vec4<f32>, (WG_Y + 2u * RADIUS) * WG_X>;
 var<workgroup> sums: array<vec4<f32>, TILE_H * (TILE_W + 2u * RADIUS + 1u)>;
-
-fn stage_taps(first: u32, stride: u32) {
-  for (var t = first; t <= 2u * radius(); t += stride) {
-    taps[t] = weights[t];
-  }
-}
 
 fn store(x: i32, y: i32, w: i32, h: i32, acc: vec4<f32>) {
   if (x < w && y < h) {
@@ -92,14 +85,13 @@ fn along_x(@builtin(workgroup_id) wg: vec3<u32>, @builtin(local_invocation_id) l
   let r = i32(radius());
   let y = i32(wg.y);
   let left = i32(wg.x * WG_X) - r;
-  stage_taps(lid.x, WG_X);
   for (var s = lid.x; s < WG_X + 2u * u32(r); s += WG_X) {
     row[s] = border_load(left + i32(s), y, w, h, params.mode, params.cval);
   }
   workgroupBarrier();
   var acc = vec4<f32>(0.0);
   for (var t = 0u; t <= 2u * u32(r); t++) {
-    acc += taps[t] * row[lid.x + t];
+    acc += tap(t) * row[lid.x + t];
   }
   store(i32(wg.x * WG_X + lid.x), y, w, h, acc);
 }
@@ -113,7 +105,6 @@ fn along_x_packed(@builtin(workgroup_id) wg: vec3<u32>, @builtin(local_invocatio
   let x = i32(wg.x * WG_X + lid.x);
   let left = i32(wg.x * WG_X) - r;
   let row_start = u32(y * w);
-  stage_taps(lid.x, WG_X);
   for (var s = lid.x; s < WG_X + 2u * u32(r); s += WG_X) {
     let bx = border_index(left + i32(s), w, params.mode);
     var value = vec4<f32>(params.cval);
@@ -125,7 +116,7 @@ fn along_x_packed(@builtin(workgroup_id) wg: vec3<u32>, @builtin(local_invocatio
   workgroupBarrier();
   var acc = vec4<f32>(0.0);
   for (var t = 0u; t <= 2u * u32(r); t++) {
-    acc += taps[t] * row[lid.x + t];
+    acc += tap(t) * row[lid.x + t];
   }
   if (x < w && y < h) {
     dst[y * w + x] = keep_alpha(acc, row[lid.x + u32(r)]);
@@ -139,14 +130,13 @@ fn along_y(@builtin(workgroup_id) wg: vec3<u32>, @builtin(local_invocation_id) l
   let r = i32(radius());
   let x = i32(wg.x * WG_X + lid.x);
   let top = i32(wg.y * WG_Y) - r;
-  stage_taps(lid.y * WG_X + lid.x, WG_X * WG_Y);
   for (var s = lid.y; s < WG_Y + 2u * u32(r); s += WG_Y) {
     tile[s * WG_X + lid.x] = border_load(x, top + i32(s), w, h, params.mode, params.cval);
   }
   workgroupBarrier();
   var acc = vec4<f32>(0.0);
   for (var t = 0u; t <= 2u * u32(r); t++) {
-    acc += taps[t] * tile[(lid.y + t) * WG_X + lid.x];
+    acc += tap(t) * tile[(lid.y + t) * WG_X + lid.x];
   }
   store(x, i32(wg.y * WG_Y + lid.y), w, h, acc);
 }
@@ -158,12 +148,10 @@ fn direct(wg: vec3<u32>, lid: vec3<u32>, step: vec2<i32>) {
   let r = i32(radius());
   let x = i32(wg.x * WG_X + lid.x);
   let y = i32(wg.y);
-  stage_taps(lid.x, WG_X);
-  workgroupBarrier();
   var acc = vec4<f32>(0.0);
   for (var t = 0; t <= 2 * r; t++) {
     let at = vec2<i32>(x, y) + (t - r) * step;
-    acc += taps[t] * border_load(at.x, at.y, w, h, params.mode, params.cval);
+    acc += tap(u32(t)) * border_load(at.x, at.y, w, h, params.mode, params.cval);
   }
   store(x, y, w, h, acc);
 }
@@ -185,8 +173,6 @@ fn along_y_rows(@builtin(workgroup_id) wg: vec3<u32>, @builtin(local_invocation_
   let r = radius();
   let x = i32(wg.x * WG_X + lid.x);
   let y0 = i32(wg.y * BLOCK);
-  stage_taps(lid.x, WG_X);
-  workgroupBarrier();
   var acc: array<vec3<f32>, BLOCK>;
   for (var t = 0u; t < BLOCK + 2u * RADIUS; t++) {
     if (GENERAL && t >= BLOCK + 2u * r) {

@@ -12,7 +12,7 @@ struct Params {
 @group(0) @binding(0) var<uniform> params: Params;
 @group(0) @binding(1) var<storage, read> src: array<vec4<f32>>;
 @group(0) @binding(2) var<storage, read_write> dst: array<vec4<f32>>;
-@group(0) @binding(3) var<storage, read> weights: array<f32>;  // row taps, then column taps
+@group(0) @binding(3) var<uniform> weights: array<vec4<f32>, MAX_TAPS>;  // row taps, then column taps (lib/taps.wgsl)
 @group(0) @binding(4) var<storage, read> packed: array<u32>;
 
 override WG_X: u32;     // invocations per workgroup
@@ -52,7 +52,6 @@ override GENERAL: bool = false;
 // Alpha: carried from the source pixel (keep_alpha's rule).
 // Dispatch: (ceil(width / TILE_W), ceil(height / TILE_H)) workgroups.
 
-var<workgroup> taps: array<f32, 4u * RADIUS + 2u>;
 var<workgroup> sums: array<vec4<f32>, TILE_H * (TILE_W + 2u * RADIUS + 1u)>;
 
 fn radius() -> u32 {
@@ -98,7 +97,7 @@ fn add_input(acc: ptr<function, array<vec4<f32>, BLOCK>>, alpha: ptr<function, a
              p: vec4<f32>, t: u32, r: u32) {
   for (var j = 0u; j < BLOCK; j++) {
     if (tap_of(t, j, r)) {
-      (*acc)[j] += taps[2u * r + 1u + t - j] * p;
+      (*acc)[j] += tap(2u * r + 1u + t - j) * p;
     }
   }
   if (t >= r && t - r < BLOCK) {
@@ -132,7 +131,7 @@ fn finish_tile(wg: vec3<u32>, lid: u32, r: u32) {
     let p = sums[j * pitch() + first + t];
     for (var i = 0u; i < BLOCK; i++) {
       if (tap_of(t, i, r)) {
-        acc[i] += taps[t - i] * p;  // the row taps
+        acc[i] += tap(t - i) * p;  // the row taps
       }
     }
   }
@@ -175,7 +174,6 @@ fn tile(@builtin(workgroup_id) wg: vec3<u32>, @builtin(local_invocation_index) l
   let w = i32(params.width);
   let h = i32(params.height);
   let r = radius();
-  stage_weights(lid, 4u * r + 2u);
   for (var q = lid; q < columns(r); q += WG_X) {
     let c = q % (TILE_W + 2u * r);
     let b = q / (TILE_W + 2u * r);
@@ -215,7 +213,6 @@ fn tile_packed(@builtin(workgroup_id) wg: vec3<u32>, @builtin(local_invocation_i
   let w = i32(params.width);
   let h = i32(params.height);
   let r = radius();
-  stage_weights(lid, 4u * r + 2u);
   for (var q = lid; q < columns(r); q += WG_X) {
     let c = q % (TILE_W + 2u * r);
     let b = q / (TILE_W + 2u * r);

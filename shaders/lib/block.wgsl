@@ -3,23 +3,23 @@
 // loading 2r + 1 inputs for every output: (BLOCK + 2r) / BLOCK loads an output. The caller keeps
 // the BLOCK running sums in a function variable and passes the inputs in order. Only the colour
 // lanes are summed: alpha is carried (lib/image.wgsl), so the caller writes it back itself.
-// The caller declares a workgroup array `taps` holding the weights. The host reads BLOCK from
-// here (filterlab.gpu.shaders.constant), to size tiles and dispatches.
+// The weights are read through tap() (lib/taps.wgsl). The host reads BLOCK from here
+// (filterlab.gpu.shaders.constant), to size tiles and dispatches.
 
 const BLOCK: u32 = 8u;
 
 // Add input `p`, the t-th of the BLOCK + 2r inputs, to every output it reaches: output j takes
-// it with weight taps[first + t - j], when 0 <= t - j <= 2r. The sums run over t in order, so
+// it with weight tap(first + t - j), when 0 <= t - j <= 2r. The sums run over t in order, so
 // each output adds its taps in the same order as an unblocked loop would.
 fn accumulate(acc: ptr<function, array<vec3<f32>, BLOCK>>, p: vec3<f32>, t: u32, r: u32, first: u32) {
   if (t + 1u >= BLOCK && t <= 2u * r) {  // inside the window of every output: no tests
     for (var j = 0u; j < BLOCK; j++) {
-      (*acc)[j] += taps[first + t - j] * p;
+      (*acc)[j] += tap(first + t - j) * p;
     }
   } else {
     for (var j = 0u; j < BLOCK; j++) {
       if (j <= t && t - j <= 2u * r) {
-        (*acc)[j] += taps[first + t - j] * p;
+        (*acc)[j] += tap(first + t - j) * p;
       }
     }
   }

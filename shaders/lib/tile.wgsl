@@ -1,17 +1,9 @@
 // Output tiles made from a window of the source in workgroup memory, for tiled entry points
 // that give each invocation one block of outputs (lib/block.wgsl): TILE_W × TILE_H outputs,
 // TILE_W × TILE_H = BLOCK × WG_X. The including shader declares the override constants WG_X,
-// TILE_W, TILE_H, RADIUS and GENERAL, the bindings `weights`, `src` and `dst`, the workgroup arrays
-// `taps` (the weights) and `sums` (the window, rows pitch() apart), and fills the window
-// before calling correlate_tile.
-
-// Copy the first `count` weights into `taps`, then wait for the whole workgroup.
-fn stage_weights(lid: u32, count: u32) {
-  for (var t = lid; t < count; t += WG_X) {
-    taps[t] = weights[t];
-  }
-  workgroupBarrier();
-}
+// TILE_W, TILE_H, RADIUS and GENERAL, the bindings `weights` (lib/taps.wgsl), `src` and `dst`
+// and the workgroup array `sums` (the window, rows pitch() apart), and fills the window and
+// waits for the whole workgroup before calling correlate_tile.
 
 // Row stride of `sums`: TILE_W plus the halo of the largest radius, plus one to make it odd
 // (TILE_W is even), so that invocations reading neighbouring rows hit different banks.

@@ -15,7 +15,7 @@ fn correlate_window(wg: vec3<u32>, lid: u32, r: u32, ry: u32) {
     let at = vec2<i32>(i32(s % span), i32(s / span));
     sums[u32(at.y) * pitch() + u32(at.x)] = window_pixel(x0 + at.x, y0 + at.y, w, h);
   }
-  stage_weights(lid, (2u * ry + 1u) * (2u * r + 1u));
+  workgroupBarrier();
   correlate_tile(lid, r, 2u * ry + 1u);
   store_tile(lid, x0 + i32(r), y0 + i32(ry), w, h);
 }

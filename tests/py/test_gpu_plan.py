@@ -24,6 +24,8 @@ def _check_pass(p, limits):
     assert bound <= set(info.bindings), (p.label, bound - set(info.bindings))
     constants = p.pipeline_constants
     assert shaders.workgroup_bytes(p.shader, p.entry, constants) <= limits["maxComputeWorkgroupStorageSize"]
+    if p.weights is not None:  # the uniform array the shader binds holds them (lib/taps.wgsl)
+        assert p.weights.size <= shaders.constant("MAX_TAPS")
     if "RADIUS" in constants and p.weights is not None:
         k = 2 * constants["RADIUS"] + 1
         assert len(p.weights) in (k, 2 * k, k * k)  # 1-D, row and column, 2-D
@@ -61,6 +63,16 @@ def test_largest_kernels_fit_the_smallest_device():
             steps = [chain.Step(op.name, params)]
             for step in plan.plan_chain(steps, GEOMETRY, limits=plan.MIN_LIMITS).passes:
                 _check_pass(step, plan.MIN_LIMITS)
+
+
+def test_a_pass_with_more_weights_than_a_tap_shader_holds_is_refused():
+    most = shaders.constant("MAX_TAPS")
+    p = plan.Plan(GEOMETRY, plan.MIN_LIMITS)
+    p.add("fits", "separable", "along_x", inputs={"src": "work0"}, output=("dst", "work1"),
+          constants={"RADIUS": 1}, weights=np.ones(most, np.float32))
+    with pytest.raises(ValueError, match=f"{most + 1} weights; a tap shader holds at most {most}"):
+        p.add("too many", "separable", "along_x", inputs={"src": "work0"}, output=("dst", "work1"),
+              constants={"RADIUS": 1}, weights=np.ones(most + 1, np.float32))
 
 
 def test_max_halo_bounds_every_parameter_in_range():

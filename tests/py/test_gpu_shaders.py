@@ -73,14 +73,16 @@ def test_entry_points_use_the_functions_they_call_not_names_they_share():
     assert "rows" in info.calls["correlate_tile"] and "rows" not in info.callees["correlate_tile"]
     assert "accumulate" in info.callees["correlate_tile"]
     assert shaders.workgroup_bytes("convolve", "blocked", {"WG_X": 64, "TILE_W": 32, "TILE_H": 16,
-                                                          "RADIUS": 2}) == (16 + 4) * (32 + 5) * 16 + 25 * 4
+                                                          "RADIUS": 2}) == (16 + 4) * (32 + 5) * 16
 
 
 def test_workgroup_memory_counts_what_an_entry_point_uses():
-    # along_y stages (WG_Y + 2r) × WG_X pixels of 16 bytes, plus 2r + 1 taps
-    assert shaders.workgroup_bytes("separable", "along_y", {"RADIUS": 3}) == (16 + 6) * 16 * 16 + 7 * 4
-    # along_y_direct stages the taps only (through a helper function)
-    assert shaders.workgroup_bytes("separable", "along_y_direct", {"RADIUS": 3}) == 7 * 4
+    # along_y stages (WG_Y + 2r) × WG_X pixels of 16 bytes; the taps are uniform (lib/taps.wgsl)
+    assert shaders.workgroup_bytes("separable", "along_y", {"RADIUS": 3}) == (16 + 6) * 16 * 16
+    # edges_convolve stages its window only through helper functions (lib/window.wgsl)
+    assert shaders.workgroup_bytes("edges_convolve", "main", {"TILE_W": 64, "TILE_H": 32,
+                                                             "RADIUS": 2}) == (32 + 4) * (64 + 5) * 16
+    assert shaders.workgroup_bytes("separable", "along_y_direct", {"RADIUS": 3}) == 0
     assert shaders.workgroup_bytes("laplace", "main", {}) == 0
 
 
@@ -105,3 +107,14 @@ def test_tiled_entry_points_cover_what_their_overrides_say(name):
                 assert f"override {word}" in text or word in shaders._library(), (entry, word)
     if row.max_radius is not None:  # the general pipeline is the entry itself, with a tile
         assert all(row.general[entry] == entry for entry in row.tiles)
+
+
+@pytest.mark.parametrize("name", list(shaders.SHADERS))
+def test_shaders_that_read_weights_bind_them_as_lib_taps_says(name):
+    text = shaders.source(name)
+    if "tap(" not in text.replace("fn tap(", ""):
+        assert "weights" not in shaders.info(name).bindings
+        return
+    assert "taps" in shaders.SHADERS[name].preludes
+    assert "@binding(3) var<uniform> weights: array<vec4<f32>, MAX_TAPS>;" in text
+    assert "var<workgroup> taps" not in text

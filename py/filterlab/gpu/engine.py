@@ -603,9 +603,12 @@ class Engine:
         entries = {"params": params_name, **inputs, p.output[0]: _name(p.output[1], k, bands)}
         if p.weights is not None:
             weights_name = f"weights{n}"
-            weights = res.buffer(weights_name, max(p.weights.nbytes, 4096), buffer_usage("STORAGE", "COPY_DST"))
+            # A uniform binding of the shader's whole array, a weight to a vec4 (lib/taps.wgsl).
+            weights = res.buffer(weights_name, 16 * shaders.constant("MAX_TAPS"), buffer_usage("UNIFORM", "COPY_DST"))
             if k == 0:
-                device.queue.writeBuffer(weights, 0, to_js(p.weights.tobytes()))
+                lanes = np.zeros((p.weights.size, 4), np.float32)
+                lanes[:, 0] = p.weights
+                device.queue.writeBuffer(weights, 0, to_js(lanes.tobytes()))
             entries["weights"] = weights_name
         bound = sorted((info.bindings[binding], buffer) for binding, buffer in entries.items())
         group = res.bind_group((p.shader, entry, tuple(sorted(constants.items()))), pipeline, bound)

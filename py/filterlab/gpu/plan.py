@@ -252,6 +252,9 @@ class Plan:
                 own = entry_constants(shader, swapped, radius, self.limits)
             constants = {**{k: v for k, v in constants.items() if k not in _SHAPE}, **own}
         entry = swapped
+        if weights is not None and weights.size > shaders.constant("MAX_TAPS"):
+            raise ValueError(f"{label}: {weights.size} weights; a tap shader holds at most "
+                             f"{shaders.constant('MAX_TAPS')} (shaders/lib/taps.wgsl)")
         step = Pass(label, shader, entry, dict(uniforms or {}), dict(inputs), tuple(output),
                     dict(constants or {}), weights, int(halo), border, bytes_per_pixel)
         self.passes.append(step)

@@ -96,13 +96,13 @@ class Shader:
 #: The manifest: every shader file, its preludes and its compute entry points.
 SHADERS: dict[str, Shader] = {
     "convolve": Shader(
-        ("border", "image", "block", "tile", "window"),
+        ("border", "image", "taps", "block", "tile", "window"),
         {"blocked": (256,), "tiled": (16, 16), "rows": (16, 16)},
         general={"blocked": "rows", "tiled": "rows", "rows": "rows"},
         tiles={"blocked": ("TILE_W", "TILE_H")},
     ),
     "separable": Shader(
-        ("border", "image", "packed", "block", "tile", "window"),
+        ("border", "image", "packed", "taps", "block", "tile", "window"),
         {
             "along_x": (128,),
             "along_x_packed": (128,),
@@ -126,7 +126,7 @@ SHADERS: dict[str, Shader] = {
     # Both passes of a separable filter in one dispatch. The workgroup size is the largest
     # tried; the tile is chosen per device and radius (plan.tile_shape).
     "separable_tile": Shader(
-        ("border", "image", "packed", "block", "tile"),
+        ("border", "image", "packed", "taps", "block", "tile"),
         {"tile": (256,), "tile_packed": (256,)},
         general={"tile": "tile", "tile_packed": "tile_packed"},
         tiles={"tile": ("TILE_W", "TILE_H"), "tile_packed": ("TILE_W", "TILE_H")},
@@ -136,7 +136,7 @@ SHADERS: dict[str, Shader] = {
     "edges": Shader(("border", "image", "gradient"), {"main": (16, 16)}),
     # A gradient and the K×K correlation after it, in one dispatch (plan.Plan.fuse_pairs).
     "edges_convolve": Shader(
-        ("border", "image", "gradient", "block", "tile", "window"),
+        ("border", "image", "gradient", "taps", "block", "tile", "window"),
         {"main": (256,)},
         general={"main": "main"},
         tiles={"main": ("TILE_W", "TILE_H")},
@@ -389,8 +389,8 @@ def workgroup_bytes(shader: str, entry: str, constants: dict[str, int]) -> int:
 
     Examples
     --------
-    >>> workgroup_bytes("separable", "along_x", {"RADIUS": 2})  # 5 taps and 128 + 4 pixels
-    2132
+    >>> workgroup_bytes("separable", "along_x", {"RADIUS": 2})  # 128 + 4 pixels
+    2112
     """
     return _workgroup_bytes(shader, entry, tuple(sorted(constants.items())))
 
