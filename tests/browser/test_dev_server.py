@@ -3,6 +3,8 @@ Content-Security-Policy, sent as a header."""
 
 from __future__ import annotations
 
+import os
+import signal
 import socket
 import subprocess
 import time
@@ -20,7 +22,8 @@ def _free_port() -> int:
 def test_the_dev_server_serves_a_working_app(browser):
     port = _free_port()
     server = subprocess.Popen(["npx", "vite", "--host", "127.0.0.1", "--port", str(port), "--strictPort"],
-                              cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+                              cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
+                              start_new_session=True)  # npx's children (node, esbuild) stop with it
     try:
         url = f"http://127.0.0.1:{port}/"
         deadline = time.monotonic() + 60
@@ -45,5 +48,5 @@ def test_the_dev_server_serves_a_working_app(browser):
         assert not errors
         context.close()
     finally:
-        server.terminate()
+        os.killpg(server.pid, signal.SIGTERM)
         server.wait(10)
