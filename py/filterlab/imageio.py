@@ -423,7 +423,7 @@ def _unidentified(data):
     )
 
 
-def decode(data, *, max_pixels=None):
+def decode(data, *, max_pixels=None, on_header=None):
     """Decode image file bytes into samples at native depth and a working array.
 
     Parameters
@@ -433,6 +433,12 @@ def decode(data, *, max_pixels=None):
     max_pixels : int, optional
         A lower cap on width × height than :data:`MAX_PIXELS`; both are checked before
         pixels are decoded.
+    on_header : callable, optional
+        Called as ``on_header(height, width, channels, dtype)`` with the shape and type of the
+        samples about to be decoded, once the header has passed those checks and before the
+        pixels are decoded, so that the caller can get ready for them meanwhile (the GPU
+        engine maps its upload buffer, :meth:`filterlab.gpu.engine.Engine.expect`). The
+        shape is before any EXIF rotation, which keeps the size. It must not raise.
 
     Returns
     -------
@@ -489,6 +495,8 @@ def decode(data, *, max_pixels=None):
                 _check_size(image, plan.channels, max_pixels)
                 if image.format == "TIFF":
                     _check_tiff_codec(image)
+                if on_header is not None:
+                    on_header(image.size[1], image.size[0], plan.channels, np.dtype(plan.dtype))
                 Image.MAX_IMAGE_PIXELS = max(MAX_PIXELS.values())
                 if image.format == "PNG":
                     _verify_png(data)

@@ -289,7 +289,8 @@ async def load(data) -> Any:
     with the upload's ``timings``.
     """
     try:
-        decoded = imageio.decode(_bytes_of(data))
+        expect = None if _state.engine is None else _state.engine.expect
+        decoded = imageio.decode(_bytes_of(data), on_header=expect)  # upload mapped meanwhile
     except MemoryError:
         raise MemoryError("The browser ran out of memory decoding this image; try a smaller one.") from None
     _state.native = decoded.native
@@ -653,6 +654,7 @@ def debug(action: str, argument: str = "") -> Any:
         return _js(_public({
             "live_buffers": res.live_buffers if res else 0,
             "staging_bytes": res.writer_bytes if res else 0,  # the uploads' kept staging buffer
+            "staging_early_maps": res.early_maps if res else 0,  # uploads it was mapped ahead for
             "pipelines": res.pipeline_count if res else 0,
             "cached": res.cached if res else 0,
             "pending_compiles": res.pending_compiles if res else 0,

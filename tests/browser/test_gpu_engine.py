@@ -196,6 +196,46 @@ def test_the_staging_buffer_is_kept_for_images_no_larger_than_the_last(app):
     assert _stats(app)["liveBuffers"] == before
 
 
+def test_a_new_image_s_staging_buffer_is_mapped_while_it_decodes(app):
+    """Once an image's header is read, its upload's staging buffer is made and mapped while
+    the pixels decode, and the upload takes that mapping: the GPU still gets exactly the
+    decoded samples. A file that fails after its header leaves the mapped buffer for the next
+    image of its size, and no buffer behind."""
+    rng = np.random.default_rng(45)
+
+    def image(h, w, c):
+        return png_bytes(rng.integers(0, 256, size=(h, w, c), dtype=np.uint8))
+
+    def load(data):
+        result = run_api(app, data, CHAIN)
+        assert result["metrics"]["maxAbsError"] <= TOL
+        return _stats(app)
+
+    load(image(33, 29, 4))
+    app.evaluate("() => window.filterlab.debug('upload-cold')")  # a staging buffer of its size
+    before = _stats(app)
+    assert before["stagingBytes"] == 33 * 29 * 4
+    after = load(image(61, 45, 3))  # more than that buffer holds
+    assert after["stagingBytes"] == (61 * 45 * 3 + 3) // 4 * 4
+    assert after["stagingEarlyMaps"] == before["stagingEarlyMaps"] + 1
+
+    broken = image(70, 50, 4)
+    with pytest.raises(PlaywrightError, match="truncated or corrupt"):
+        run_api(app, broken[: len(broken) // 2], CHAIN)  # its header is whole
+    failed = _stats(app)
+    assert failed["stagingBytes"] == 70 * 50 * 4  # made and mapped before the pixels failed
+    assert failed["liveBuffers"] == after["liveBuffers"]
+    # the image still loaded is unchanged and still right
+    assert run_api(app, None, CHAIN)["metrics"]["maxAbsError"] <= TOL
+
+    again = load(image(70, 50, 4))  # its upload takes the mapping the broken file started
+    assert again["stagingBytes"] == 70 * 50 * 4
+    assert again["stagingEarlyMaps"] == failed["stagingEarlyMaps"] + 1
+    assert again["liveBuffers"] == after["liveBuffers"]
+    check = app.evaluate("() => window.filterlab.debug('upload', 'staging')")
+    assert check["exact"] and check["method"] == "staging", check
+
+
 def test_unknown_upload_methods_and_options_are_refused(app):
     for action, argument in (("upload", "teleport"), ("upload", "chunks:-1"), ("entries", "upload=mapped:2"),
                              ("entries", "separable=threepass")):

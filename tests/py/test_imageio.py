@@ -602,6 +602,48 @@ def test_exif_orientation_in_jpeg():
     np.testing.assert_array_equal(as8(decoded.array), np.rot90(raw, -1))
 
 
+# -- telling the caller what is coming ---------------------------------------------------
+
+
+def _heard(data, **options):
+    calls = []
+    try:
+        decoded = imageio.decode(data, on_header=lambda *shape: calls.append(shape), **options)
+    except ImageDecodeError as error:
+        return calls, error
+    return calls, decoded
+
+
+@pytest.mark.parametrize("image, fmt, expected", [
+    (Image.fromarray(rgb8(5, 7)), "PNG", (5, 7, 3, np.uint8)),
+    (Image.fromarray(rgb8(6, 4)).convert("RGBA"), "PNG", (6, 4, 4, np.uint8)),
+    (Image.fromarray(rgb8(3, 9)).convert("P"), "GIF", (3, 9, 3, np.uint8)),
+    (Image.fromarray(np.arange(12, dtype=np.uint16).reshape(3, 4) * 5000), "PNG", (3, 4, 1, np.uint16)),
+    (Image.fromarray(np.linspace(0, 1, 20, dtype=np.float32).reshape(4, 5)), "TIFF", (4, 5, 1, np.float32)),
+])
+def test_the_header_callback_names_the_samples_that_decode(image, fmt, expected):
+    calls, decoded = _heard(save(image, fmt))
+    assert calls == [expected]
+    assert decoded.native.shape == expected[:3] and decoded.native.dtype == expected[3]
+
+
+def test_the_header_callback_comes_before_the_pixels_are_decoded():
+    # the header is whole, the pixel data is not: the callback has been told, then decoding fails
+    calls, error = _heard(save(Image.fromarray(rgb8(64, 64)), "PNG")[:400])
+    assert calls == [(64, 64, 3, np.uint8)]
+    assert str(error) == TRUNCATED_MESSAGE
+    # a header that fails its own checks tells it nothing
+    calls, error = _heard(png_claiming(20, 20), max_pixels=399)
+    assert calls == [] and "the limit is 399 pixels" in str(error)
+
+
+def test_the_header_callback_gives_the_stored_shape_of_a_rotated_image():
+    upright = rgb8(4, 6, seed=3)
+    calls, decoded = _heard(with_orientation(stored_for(6, upright), 6, "PNG"))
+    assert calls == [(6, 4, 3, np.uint8)]  # stored on its side: the same number of samples
+    assert decoded.native.shape == (4, 6, 3)
+
+
 # -- encoding ----------------------------------------------------------------------------
 
 

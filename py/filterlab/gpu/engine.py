@@ -153,6 +153,19 @@ class Engine:
         self._uploaded = None
         self._last = None
 
+    def expect(self, height: int, width: int, channels: int, dtype) -> None:
+        """Get ready for an image of this shape, at native depth, before it is decoded: start
+        mapping the staging buffer its upload will go through (``staging`` uploads,
+        :meth:`Resources.map_writer`), so that the GPU process makes and maps it while the
+        decoder runs. Best effort: a shape this engine does not take maps nothing, and a
+        failure to map is the upload's to report."""
+        dtype = np.dtype(dtype)
+        if (self.upload != "staging" or self.gpu.device is None or channels not in (1, 2, 3, 4)
+                or dtype not in planning.UPLOAD_FORMATS):
+            return
+        bands = planning.bands(width, height, self.gpu.limits, rows=self.band_rows)
+        self.resources.map_writer(max(y1 - y0 for y0, y1 in bands) * width * channels * dtype.itemsize)
+
     @property
     def geometry(self) -> planning.Geometry:
         h, w, c = self._source.shape
@@ -435,12 +448,7 @@ class Engine:
             return method
         buffer = self.resources.buffer(key, size, usage)
         if method == "staging":
-            staging = self.resources.writer(max(size, largest))
-            try:
-                await staging.mapAsync(js.GPUMapMode.WRITE, 0, size)
-            except Exception:
-                self.resources.release_writer(staging)  # it may be invalid (out of memory)
-                raise
+            staging = await self.resources.mapped_writer(max(size, largest), size)
             try:
                 mapped = js.Uint8Array.new(staging.getMappedRange(0, size))
                 with _memory_of(flat) as data:  # after the await: wasm memory may have grown

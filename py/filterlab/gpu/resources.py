@@ -10,7 +10,9 @@
   the image or its banding changes; :meth:`Resources.reset` drops everything after a device
   loss. The uploads' staging buffer (:meth:`Resources.writer`) outlives the geometry, so that
   an image no larger than the last (nor more than four times smaller) uploads without making
-  and first touching a new one.
+  and first touching a new one. Its mapping can start before the upload
+  (:meth:`Resources.map_writer`), while the image decodes, so that the GPU process makes and
+  maps a new one meanwhile.
 * Every buffer is created and destroyed here, so :attr:`Resources.live_buffers` is the exact
   number of GPU buffers the app holds.
 """
@@ -21,6 +23,7 @@ import asyncio
 import collections
 from typing import Any
 
+import js
 from pyodide.ffi import JsException
 
 from . import shaders
@@ -50,6 +53,8 @@ class Resources:
         self._pump_due = False  # a pump is scheduled for after the current task
         self._readers: list = []  # idle MAP_READ buffers, kept for the next read-back
         self._writer = None  # the MAP_WRITE staging buffer uploads go through
+        self._writer_map = None  # (bytes, promise) of a mapping map_writer started
+        self.early_maps = 0  # uploads whose staging buffer was mapped ahead (map_writer)
         self._generation = 0  # bumped by reset: compiles for a lost device are dropped
         self.live_buffers = 0
         self.blocking_compiles = 0
@@ -207,13 +212,17 @@ class Resources:
         """The uploads' MAP_WRITE | COPY_SRC staging buffer, at least `size` bytes: the one
         the last upload used where it is large enough and at most :data:`_WRITER_SLACK` times
         too large (a small image need not hold a large one's memory), else a new one."""
-        size = _align4(size)
-        if self._writer is not None and not size <= int(self._writer.size) <= _WRITER_SLACK * size:
+        if self._writer is not None and not self._writer_fits(size):
             self.release_writer()
         if self._writer is None:
             usage = buffer_usage("MAP_WRITE", "COPY_SRC")
             self._writer = self.create_buffer(size, usage, "upload staging")
         return self._writer
+
+    def _writer_fits(self, size: int) -> bool:
+        """Whether the kept staging buffer serves an upload of `size` bytes."""
+        size = _align4(size)
+        return self._writer is not None and size <= int(self._writer.size) <= _WRITER_SLACK * size
 
     @property
     def writer_bytes(self) -> int:
@@ -222,10 +231,48 @@ class Resources:
 
     def release_writer(self, buffer=None) -> None:
         """Destroy the staging buffer of :meth:`writer` (only if it is still `buffer`, when
-        given); the next upload makes a new one."""
+        given), mapped or not; the next upload makes a new one."""
         if self._writer is not None and (buffer is None or buffer is self._writer):
             self.destroy_buffer(self._writer)
             self._writer = None
+            self._writer_map = None
+
+    def map_writer(self, size: int) -> None:
+        """Start mapping the first `size` bytes of the staging buffer (:meth:`writer`, made
+        for `size` bytes) for writing, ahead of the upload that takes it
+        (:meth:`mapped_writer`): the GPU process makes and maps the buffer while the page goes
+        on. A failure (out of memory, a lost device) is left for that upload to report."""
+        if self._writer_map is not None and self._writer_fits(size):
+            return
+        self._gpu.push_scopes()
+        try:
+            buffer = self.writer(size)
+            promise = buffer.mapAsync(js.GPUMapMode.WRITE, 0, _align4(size))
+        finally:
+            checked = self._gpu.pop_scopes("making the upload's staging buffer")
+        task = asyncio.ensure_future(_mapping(promise, checked))
+        task.add_done_callback(_retrieve)
+        self._writer_map = (_align4(size), task)
+
+    async def mapped_writer(self, size: int, mapped: int):
+        """The staging buffer (:meth:`writer`, at least `size` bytes) with its first `mapped`
+        bytes mapped for writing: by the mapping :meth:`map_writer` started where it covers
+        them, else mapped now. If mapping fails the buffer is dropped (it may be invalid: out
+        of memory) and the error raised."""
+        buffer = self.writer(size)
+        early, self._writer_map = self._writer_map, None
+        try:
+            if early is not None:
+                await early[1]
+                if early[0] >= mapped:
+                    self.early_maps += 1
+                    return buffer
+                buffer.unmap()
+            await buffer.mapAsync(js.GPUMapMode.WRITE, 0, mapped)
+        except Exception:
+            self.release_writer(buffer)
+            raise
+        return buffer
 
     def set_geometry(self, geometry: tuple | None) -> None:
         """Drop pooled buffers and bind groups when the image geometry changes. None starts
@@ -287,6 +334,7 @@ class Resources:
         self._pool.clear()
         self._readers.clear()
         self._writer = None
+        self._writer_map = None
         self._pipelines.clear()
         self._modules.clear()
         self._queue.clear()
@@ -303,3 +351,22 @@ _WRITER_SLACK = 4
 
 def _align4(size: int) -> int:
     return max(4, (int(size) + 3) & ~3)
+
+
+async def _mapping(promise, checked) -> None:
+    """Wait for a mapping started inside error scopes (`checked`, from
+    :meth:`GPUDevice.pop_scopes`): GPUError where making or mapping the buffer failed on the
+    GPU (out of memory), else the mapping's own error."""
+    try:
+        await promise
+    except Exception:
+        await checked
+        raise
+    await checked
+
+
+def _retrieve(task) -> None:
+    """Take a finished mapping's error, so it is not logged as never retrieved: the upload
+    that awaits the mapping raises it again."""
+    if not task.cancelled():
+        task.exception()
