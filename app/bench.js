@@ -4,7 +4,10 @@
 //        JSON chain) picks the chains, measured one after the other on the same image, and
 //        &entries=|separable=twopass|... lists variants, measured interleaved ("" = the
 //        default; items as debug('entries') takes them: shader.entry:other swaps an entry
-//        point, name=value sets a planning option, unfused keeps the unpack pass)
+//        point, name=value sets a planning option, unfused keeps the unpack pass);
+//        &spinup_ms=300 runs the chain back to back for that long, untimed, before each timed
+//        run (0 by default): the page waits for each run, the GPU idles meanwhile and lowers
+//        its clocks, so without it the figures are those of a chain run from idle
 //   ?mode=upload&size=4096&runs=7&methods=write|chunks:4|mapped|staging|bitmap
 //                                   each upload method on the same image, interleaved, with
 //                                   a read-back check that the GPU holds exactly the samples
@@ -109,11 +112,12 @@ const setVariant = (session, v) => session.gpu.call("debug", { action: "entries"
 const runChain = async (session, chain) => (await session.gpu.call("run", { chain, present: false })).timings;
 
 /** `runs` runs of `chain` per variant, interleaved so that GPU clock changes hit all alike. */
-async function interleaved(session, chain, variants, runs) {
+async function interleaved(session, chain, variants, runs, spinupMs = 0) {
   const samples = variants.map(() => []);
   for (let i = 0; i < runs; i++) {
     for (const [k, v] of variants.entries()) {
       await setVariant(session, v);
+      for (const until = performance.now() + spinupMs; performance.now() < until;) await runChain(session, chain);
       samples[k].push(await runChain(session, chain));
     }
   }
@@ -140,6 +144,7 @@ async function bench(session) {
   const size = Number(query.get("size") ?? 4096);
   const runs = Number(query.get("runs") ?? 20);
   const variants = (query.get("entries") ?? "").split("|");
+  const spinupMs = Number(query.get("spinup_ms") ?? 0);
   // Timings never include a stand-in pipeline: specialised ones compile while a run waits.
   await session.gpu.call("debug", { action: "pipelines", argument: "specialised" });
   await log(`making a ${size}² RGBA test image`);
@@ -155,7 +160,7 @@ async function bench(session) {
   const results = {};
   for (const [i, name] of names.entries()) {
     await log(`measuring ${name}`);
-    results[name] = { chain: chains[i], variants: await interleaved(session, jsons[i], variants, runs) };
+    results[name] = { chain: chains[i], variants: await interleaved(session, jsons[i], variants, runs, spinupMs) };
   }
   const readbacks = [];
   for (let i = 0; i < 5; i++) {
@@ -166,6 +171,7 @@ async function bench(session) {
     mode: "bench",
     size,
     runs,
+    spinup_ms: spinupMs,
     clock: (await runChain(session, jsons[0])).gpuClock,
     chains: results,
     upload_ms_median: median(uploads),

@@ -17,8 +17,9 @@ def _bench(browser, server_url, query: str) -> dict:
 
 def test_bench_mode_measures_every_chain_and_variant(browser, server_url):
     result = _bench(browser, server_url,
-                    "mode=bench&size=64&runs=2&warmup_ms=0&chain=gauss8,benchmark&entries=|separable=twopass")
-    assert result["mode"] == "bench" and result["size"] == 64
+                    "mode=bench&size=64&runs=2&warmup_ms=0&chain=gauss8,benchmark&entries=|separable=twopass"
+                    "&spinup_ms=1")
+    assert result["mode"] == "bench" and result["size"] == 64 and result["spinup_ms"] == 1
     assert set(result["chains"]) == {"gauss8", "benchmark"}
     for chain in result["chains"].values():
         assert set(chain["variants"]) == {"default", "separable=twopass"}
