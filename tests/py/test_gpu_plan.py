@@ -30,11 +30,20 @@ def _check_pass(p, limits):
         k = 2 * constants["RADIUS"] + 1
         assert len(p.weights) in (k, 2 * k, k * k)  # 1-D, row and column, 2-D
     if "TILE_W" in constants:
-        assert constants["TILE_W"] * constants["TILE_H"] == shaders.constant("BLOCK") * constants["WG_X"]
+        _check_tile(p.shader, constants)
     if "RADIUS" in p.constants:  # the constants the entry point takes for this radius and device
         assert p.constants == plan.entry_constants(p.shader, p.entry, p.constants["RADIUS"], limits)
     if p.halo:
         assert shaders.reads_neighbours(p.shader) and p.border is not None
+
+
+def _check_tile(shader, constants):
+    block = shaders.constant("BLOCK")
+    if shaders.SHADERS[shader].window_tiles:  # phase 2 gives each block of the tile an invocation
+        assert constants["TILE_H"] == block and constants["TILE_W"] % block == 0
+        assert constants["TILE_W"] <= constants["WG_X"]
+    else:
+        assert constants["TILE_W"] * constants["TILE_H"] == block * constants["WG_X"]
 
 
 LIMITS = [plan.MIN_LIMITS, {**plan.MIN_LIMITS, "maxComputeWorkgroupStorageSize": 32768},
@@ -134,11 +143,22 @@ def test_tile_shapes_follow_the_devices_workgroup_memory(storage):
     shape = plan.tile_shape("separable_tile", "tile", limits)
     constants = {**shape, "RADIUS": shaders.SHADERS["separable_tile"].max_radius}
     assert shaders.workgroup_bytes("separable_tile", "tile", constants) <= storage
-    assert shape["TILE_W"] * shape["TILE_H"] == block * shape["WG_X"]
-    # more memory never gives a smaller workgroup
+    _check_tile("separable_tile", shape)
+    # more memory never gives a narrower tile
     if storage > 16384:
         smaller = plan.tile_shape("separable_tile", "tile", {**limits, "maxComputeWorkgroupStorageSize": storage // 2})
-        assert smaller["WG_X"] <= shape["WG_X"]
+        assert smaller["TILE_W"] <= shape["TILE_W"]
+
+
+@pytest.mark.parametrize("radius", range(33))
+def test_one_pass_blur_tiles_are_windows_one_round_wide(radius):
+    limits = {**plan.MIN_LIMITS, "maxComputeWorkgroupStorageSize": 49152}
+    shape = plan.tile_shape("separable_tile", "tile", limits, radius)
+    window = shape["TILE_W"] + 2 * radius
+    # every invocation sums one window column, and no wider tile would still fit one round
+    assert window <= shape["WG_X"] < window + shaders.constant("BLOCK")
+    # the smaller workgroup while the halo takes at most a quarter of it
+    assert shape["WG_X"] == (128 if 4 * 2 * radius <= 128 else 256)
 
 
 def test_general_pipelines_are_those_the_passes_fall_back_to():

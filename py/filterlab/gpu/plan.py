@@ -701,15 +701,21 @@ def general_radius(shader: str) -> int:
 def tile_shape(shader: str, entry: str, limits: dict, radius: int | None = None) -> dict | None:
     """The workgroup size and output tile of a tiled entry point on this device.
 
-    Entry points whose tile is set by ``TILE_W`` and ``TILE_H`` (one block of
-    ``BLOCK`` outputs per invocation, ``TILE_W × TILE_H = BLOCK × WG_X``) take, among the
-    shapes that fit the device at `radius` (the shader's ``max_radius`` by default), the one
-    that does the least halo work per output pixel: workgroups of the manifest's size down to
-    32 invocations, tiles 1, 2, 4 or 8 ``BLOCK`` rows high. Halo work is the workgroup memory
-    per output pixel, for shaders that stage their window there, or the source pixels read per
-    output pixel, ``(TILE_W + 2r)(TILE_H + 2r) / (TILE_W TILE_H)``, for shaders that read
-    their vertical halo from global memory (``reads_halo``). Ties go to the larger
-    workgroup.
+    Entry points whose tile is set by ``TILE_W`` and ``TILE_H`` take, among the shapes that fit
+    the device's workgroup memory at `radius` (the shader's ``max_radius`` by default):
+
+    * for shaders with ``window_tiles`` (``separable_tile``): tiles ``BLOCK`` rows high and at
+      most as wide as the workgroup, whose window (the tile and r columns on each side) the
+      fewest rounds of the workgroup cover, one round where any fits; then workgroups of at
+      least 128 invocations; then tiles that keep at least three quarters of the workgroup's
+      width, on the smallest such workgroup; else the widest tile. On an H100 at 4096², one
+      pass at r = 1 to 12 took 0.68–0.96× as long on windows of 128 columns as on the
+      64 × 32 tiles chosen by halo work before, reading float32, and 0.77–0.92× reading the
+      8-bit upload; at r = 24 and 32 windows of 256 columns won (docs/benchmarks.md);
+    * for the others (one block of ``BLOCK`` outputs an invocation, ``TILE_W × TILE_H =
+      BLOCK × WG_X``): the shape that stages the least workgroup memory per output pixel, among
+      workgroups of the manifest's size down to 32 invocations and tiles 1, 2, 4 or 8
+      ``BLOCK`` rows high. Ties go to the larger workgroup.
 
     Returns
     -------
@@ -721,11 +727,11 @@ def tile_shape(shader: str, entry: str, limits: dict, radius: int | None = None)
     >>> tile_shape("convolve", "blocked", MIN_LIMITS, 2)
     {'WG_X': 64, 'TILE_W': 32, 'TILE_H': 16}
     >>> tile_shape("separable_tile", "tile", {"maxComputeWorkgroupStorageSize": 49152}, 12)
-    {'WG_X': 256, 'TILE_W': 64, 'TILE_H': 32}
+    {'WG_X': 128, 'TILE_W': 104, 'TILE_H': 8}
     >>> tile_shape("separable_tile", "tile", {"maxComputeWorkgroupStorageSize": 49152})  # r = 32
-    {'WG_X': 128, 'TILE_W': 64, 'TILE_H': 16}
+    {'WG_X': 256, 'TILE_W': 192, 'TILE_H': 8}
     >>> tile_shape("separable_tile", "tile", MIN_LIMITS)
-    {'WG_X': 32, 'TILE_W': 32, 'TILE_H': 8}
+    {'WG_X': 256, 'TILE_W': 56, 'TILE_H': 8}
     """
     limits = {**MIN_LIMITS, **limits}
     key = (shader, entry, limits["maxComputeWorkgroupStorageSize"],
@@ -742,17 +748,23 @@ def _tile_shape(shader, entry, storage, invocations, radius):
     best = None
     size = min(row.entries[entry][0], invocations)
     while size >= 32:
-        for tile_h in (block, 2 * block, 4 * block, 8 * block):
-            tile_w = block * size // tile_h
-            if tile_w < 2 * block or tile_w * tile_h != block * size:
-                continue
+        if row.window_tiles:
+            shapes = [(tile_w, block) for tile_w in range(block, size + 1, block)]
+        else:
+            shapes = [(block * size // tile_h, tile_h) for tile_h in (block, 2 * block, 4 * block, 8 * block)
+                      if block * size // tile_h >= 2 * block and block * size % tile_h == 0]
+        for tile_w, tile_h in shapes:
             shape = {"WG_X": size, "TILE_W": tile_w, "TILE_H": tile_h}
             used = shaders.workgroup_bytes(shader, entry, {**shape, "RADIUS": radius})
-            if row.reads_halo:
-                cost = (tile_w + 2 * radius) * (tile_h + 2 * radius) / (tile_w * tile_h)
+            if used > storage:
+                continue
+            if row.window_tiles:
+                rounds = -(-(tile_w + 2 * radius) // size)
+                kept = 4 * tile_w >= 3 * size
+                cost = (rounds, size < 128, not kept, size if kept else -size, -tile_w)
             else:
-                cost = used / (tile_w * tile_h)
-            if used <= storage and (best is None or cost < best[0]):
+                cost = (used / (tile_w * tile_h),)
+            if best is None or cost < best[0]:
                 best = (cost, shape)
         size //= 2
     return None if best is None else dict(best[1])

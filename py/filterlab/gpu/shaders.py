@@ -79,10 +79,11 @@ class Shader:
         For shaders whose tile is chosen per device (``TILE_W``, ``TILE_H``): the largest radius
         they serve. The host sizes their tile so that it fits, and their general pipeline is
         compiled for it (:func:`filterlab.gpu.plan.tile_shape`).
-    reads_halo : bool
-        Whether the shader's tiled entry points read their vertical halo from global memory
-        instead of staging it in workgroup memory: their tiles are chosen by source pixels
-        read per output rather than by workgroup memory per output.
+    window_tiles : bool
+        Whether the shader's tiles are BLOCK rows high, and chosen so that their window (the
+        tile and the horizontal halo on each side) is as wide as the workgroup: one round of
+        the vertical phase then covers it, one window column an invocation
+        (``separable_tile.wgsl``; :func:`filterlab.gpu.plan.tile_shape` says how).
     """
 
     preludes: tuple[str, ...]
@@ -90,7 +91,7 @@ class Shader:
     general: dict[str, str] = dataclasses.field(default_factory=dict)
     tiles: dict[str, tuple[str, str]] = dataclasses.field(default_factory=dict)
     max_radius: int | None = None
-    reads_halo: bool = False
+    window_tiles: bool = False
 
 
 #: The manifest: every shader file, its preludes and its compute entry points.
@@ -131,7 +132,7 @@ SHADERS: dict[str, Shader] = {
         general={"tile": "tile", "tile_packed": "tile_packed"},
         tiles={"tile": ("TILE_W", "TILE_H"), "tile_packed": ("TILE_W", "TILE_H")},
         max_radius=32,
-        reads_halo=True,
+        window_tiles=True,
     ),
     "edges": Shader(("border", "image", "gradient"), {"main": (16, 16)}),
     # A gradient and the K×K correlation after it, in one dispatch (plan.Plan.fuse_pairs).
