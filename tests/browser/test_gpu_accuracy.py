@@ -71,8 +71,9 @@ CHAINS = [
 @pytest.mark.parametrize("variant", ["", "separable=twopass"])
 def test_separable_filters_in_one_pass_or_two_match_the_reference(app, variant):
     """By default radii up to the fused pass's largest run in one pass (radius 2, 12 and 32
-    here, each with its own tile shape), the first reading the upload, and larger ones as two
-    passes; with separable=twopass every radius runs as two passes. Every border mode, images
+    here, each with its own tile shape), reading the upload up to radius 28 and after an unpack
+    pass beyond it, and larger ones as two passes; with separable=twopass every radius runs as
+    two passes. Every border mode, images
     smaller and larger than the tiles (so tiles inside the image take the fused pass's path
     without the border rule)."""
     largest = 32  # shaders.SHADERS["separable_tile"].max_radius, checked under CPython

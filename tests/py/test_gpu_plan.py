@@ -191,6 +191,19 @@ def test_chains_ping_pong_and_release_scratch_buffers():
         written.add(step.output[1])
 
 
+@pytest.mark.parametrize("sigma", [6.0, 7.0, 7.5, 8.0])  # radii 24, 28, 30, 32
+def test_the_one_pass_blur_reads_the_upload_itself_up_to_its_radius_limit(sigma):
+    blur = chain.validate([{"op": "gaussian_blur", "params": {"sigma": sigma}}])
+    roomy = {**plan.MIN_LIMITS, "maxComputeWorkgroupStorageSize": 49152}
+    p = plan.plan_chain(blur, GEOMETRY, limits=roomy)
+    radius = p.passes[-1].constants["RADIUS"]
+    assert radius == kernels.gaussian_radius(sigma)
+    if radius <= plan.PACKED_TILE_MAX_RADIUS:
+        assert [(p.shader, p.entry) for p in p.passes] == [("separable_tile", "tile_packed")]
+    else:  # an unpack pass first, then the float32 pass
+        assert [(p.shader, p.entry) for p in p.passes] == [("unpack", "main"), ("separable_tile", "tile")]
+
+
 def test_the_first_row_pass_unpacks_the_upload_unless_the_unpacked_image_is_read_again():
     blur = chain.validate([{"op": "gaussian_blur"}])
     fused = plan.plan_chain(blur, GEOMETRY, limits=plan.MIN_LIMITS)  # the default
