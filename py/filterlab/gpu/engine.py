@@ -157,14 +157,18 @@ class Engine:
         """Get ready for an image of this shape, at native depth, before it is decoded: start
         mapping the staging buffer its upload will go through (``staging`` uploads,
         :meth:`Resources.map_writer`), so that the GPU process makes and maps it while the
-        decoder runs. Best effort: a shape this engine does not take maps nothing, and a
-        failure to map is the upload's to report."""
+        decoder runs. Best effort, and it never raises (the decoder would report its error
+        as the file's): a shape this engine does not take maps nothing, and a failure to make
+        or map the buffer is left for the upload, which meets it again and reports it."""
         dtype = np.dtype(dtype)
         if (self.upload != "staging" or self.gpu.device is None or channels not in (1, 2, 3, 4)
                 or dtype not in planning.UPLOAD_FORMATS):
             return
-        bands = planning.bands(width, height, self.gpu.limits, rows=self.band_rows)
-        self.resources.map_writer(max(y1 - y0 for y0, y1 in bands) * width * channels * dtype.itemsize)
+        try:
+            bands = planning.bands(width, height, self.gpu.limits, rows=self.band_rows)
+            self.resources.map_writer(max(y1 - y0 for y0, y1 in bands) * width * channels * dtype.itemsize)
+        except Exception:
+            return
 
     @property
     def geometry(self) -> planning.Geometry:

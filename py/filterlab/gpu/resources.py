@@ -248,8 +248,11 @@ class Resources:
         try:
             buffer = self.writer(size)
             promise = buffer.mapAsync(js.GPUMapMode.WRITE, 0, _align4(size))
-        finally:
-            checked = self._gpu.pop_scopes("making the upload's staging buffer")
+        except BaseException:
+            self._gpu.pop_scopes("making the upload's staging buffer").close()
+            raise
+        checked = self._gpu.pop_scopes("making the upload's staging buffer")
+        promise.catch(_ignore)  # handled at once: the task below awaits it only later
         task = asyncio.ensure_future(_mapping(promise, checked))
         task.add_done_callback(_retrieve)
         self._writer_map = (_align4(size), task)
@@ -257,17 +260,23 @@ class Resources:
     async def mapped_writer(self, size: int, mapped: int):
         """The staging buffer (:meth:`writer`, at least `size` bytes) with its first `mapped`
         bytes mapped for writing: by the mapping :meth:`map_writer` started where it covers
-        them, else mapped now. If mapping fails the buffer is dropped (it may be invalid: out
-        of memory) and the error raised."""
+        them, else mapped now. An early mapping that failed only drops its buffer: a new one
+        is made and mapped here, so its error is the one raised. If mapping fails the buffer
+        is dropped (it may be invalid: out of memory) and the error raised."""
         buffer = self.writer(size)
         early, self._writer_map = self._writer_map, None
-        try:
-            if early is not None:
+        if early is not None:
+            try:
                 await early[1]
+            except Exception:
+                self.release_writer(buffer)
+                buffer = self.writer(size)
+            else:
                 if early[0] >= mapped:
                     self.early_maps += 1
                     return buffer
                 buffer.unmap()
+        try:
             await buffer.mapAsync(js.GPUMapMode.WRITE, 0, mapped)
         except Exception:
             self.release_writer(buffer)
@@ -363,6 +372,10 @@ async def _mapping(promise, checked) -> None:
         await checked
         raise
     await checked
+
+
+def _ignore(_error) -> None:
+    return None
 
 
 def _retrieve(task) -> None:
