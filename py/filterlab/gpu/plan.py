@@ -716,7 +716,8 @@ def tile_shape(shader: str, entry: str, limits: dict, radius: int | None = None)
       most as wide as the workgroup, whose window (the tile and r columns on each side) the
       fewest rounds of the workgroup cover, one round where any fits; then workgroups of at
       least 128 invocations; then tiles that keep at least three quarters of the workgroup's
-      width, on the smallest such workgroup; else the widest tile. On an H100 at 4096², one
+      width, on the smallest such workgroup; else the widest tile, on the smallest workgroup
+      that gives it. On an H100 at 4096², one
       pass at r = 1 to 12 took 0.68–0.96× as long on windows of 128 columns as on the
       64 × 32 tiles chosen by halo work before, reading float32, and 0.77–0.92× reading the
       8-bit upload; at r = 24 and 32 windows of 256 columns won (docs/benchmarks.md);
@@ -739,7 +740,7 @@ def tile_shape(shader: str, entry: str, limits: dict, radius: int | None = None)
     >>> tile_shape("separable_tile", "tile", {"maxComputeWorkgroupStorageSize": 49152})  # r = 32
     {'WG_X': 256, 'TILE_W': 192, 'TILE_H': 8}
     >>> tile_shape("separable_tile", "tile", MIN_LIMITS)
-    {'WG_X': 256, 'TILE_W': 56, 'TILE_H': 8}
+    {'WG_X': 128, 'TILE_W': 56, 'TILE_H': 8}
     """
     limits = {**MIN_LIMITS, **limits}
     key = (shader, entry, limits["maxComputeWorkgroupStorageSize"],
@@ -769,7 +770,7 @@ def _tile_shape(shader, entry, storage, invocations, radius):
             if row.window_tiles:
                 rounds = -(-(tile_w + 2 * radius) // size)
                 kept = 4 * tile_w >= 3 * size
-                cost = (rounds, size < 128, not kept, size if kept else -size, -tile_w)
+                cost = (rounds, size < 128, not kept, size if kept else 0, -tile_w, size)
             else:
                 cost = (used / (tile_w * tile_h),)
             if best is None or cost < best[0]:
