@@ -70,24 +70,29 @@ CHAINS = [
 
 @pytest.mark.parametrize("variant", ["", "separable=twopass"])
 def test_separable_filters_in_one_pass_or_two_match_the_reference(app, variant):
-    """By default radii up to the fused pass's largest run in one pass (radius 2, 12 and 32
-    here, each with its own tile shape), reading the upload up to radius 28 and after an unpack
-    pass beyond it, and larger ones as two passes; with separable=twopass every radius runs as
-    two passes. Every border mode, images
-    smaller and larger than the tiles (so tiles inside the image take the fused pass's path
-    without the border rule)."""
+    """By default radii up to the fused pass's largest run in one pass (radius 2, 12, 28, 30
+    and 32 here, each with its own tile shape), reading the upload up to radius 28 and after
+    an unpack pass beyond it, and larger ones as two passes; with separable=twopass every
+    radius runs as two passes. Every border mode, images smaller and larger than the tiles (so
+    tiles inside the image take the fused pass's path without the border rule)."""
     largest = 32  # shaders.SHADERS["separable_tile"].max_radius, checked under CPython
+
+    def blur(sigma, mode):
+        return [{"op": "gaussian_blur", "params": {"sigma": sigma, "mode": mode, "cval": 0.25}}]
+
     cases = []
     for mode in borders.MODES:
-        for sigma in (3.0, largest / 4, (largest + 4) / 4):
-            cases.append([{"op": "gaussian_blur", "params": {"sigma": sigma, "mode": mode, "cval": 0.25}}])
+        cases += [blur(sigma, mode) for sigma in (3.0, largest / 4, (largest + 4) / 4)]
         cases.append([{"op": "box_blur", "params": {"size": 5, "mode": mode, "cval": 0.25}}])
+    # radii 28 (reading the upload, the last radius that does) and 30 (after an unpack pass), on
+    # an image wider than their tiles' windows and taller than their columns' reach
+    large = [blur(sigma, mode) for mode in borders.MODES for sigma in (7.0, 7.5)]
     app.evaluate("(v) => window.filterlab.debug('entries', v)", variant)
     try:
-        for height, width in [(13, 17), (67, 130)]:
+        for height, width, chains in [(13, 17, cases), (67, 130, cases), (150, 420, large)]:
             image = png_bytes(random_image(height, width, 4, seed=width))
-            errors = app.evaluate(GRID_JS, [list(image), cases])
-            worst = {str(c[0]["params"]): e for c, e in zip(cases, errors) if not e <= TOL}
+            errors = app.evaluate(GRID_JS, [list(image), chains])
+            worst = {str(c[0]["params"]): e for c, e in zip(chains, errors) if not e <= TOL}
             assert not worst, f"{height}×{width}: {worst}"
     finally:
         app.evaluate("() => window.filterlab.debug('entries', '')")
