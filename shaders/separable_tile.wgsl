@@ -52,11 +52,9 @@ override GENERAL: bool = false;
 // order). Banded images (tile only): rows come from a halo buffer (BAND_HALO = r).
 // Alpha: carried from the source pixel (keep_alpha's rule).
 // Dispatch: (ceil(width / TILE_W), ceil(height / TILE_H)) workgroups.
-// Tile shape (filterlab.gpu.plan.tile_shape): BLOCK rows high, with the window as wide as the
-// workgroup, so that phase 1 is one round with every invocation busy. On an H100 at 4096²
-// this took 0.68–0.96× as long at r = 1 to 12 as 64 × 32 tiles (0.77–0.92× reading the
-// upload), whose window of 66 to 88 columns in 4 blocks took a second, mostly idle round of
-// 256 invocations.
+// Tile shape (filterlab.gpu.plan.tile_shape says how, and what it measured): BLOCK rows high,
+// with the window as wide as the workgroup, so that phase 1 is one round with every
+// invocation busy.
 
 var<workgroup> sums: array<vec4<f32>, TILE_H * (TILE_W + 2u * RADIUS + 1u)>;
 

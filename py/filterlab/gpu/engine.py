@@ -160,13 +160,11 @@ class Engine:
         decoder runs. Best effort, and it never raises (the decoder would report its error
         as the file's): a shape this engine does not take maps nothing, and a failure to make
         or map the buffer is left for the upload, which meets it again and reports it."""
-        dtype = np.dtype(dtype)
-        if (self.upload != "staging" or self.gpu.device is None or channels not in (1, 2, 3, 4)
-                or dtype not in planning.UPLOAD_FORMATS):
+        if self.upload != "staging" or self.gpu.device is None:
             return
         try:
-            bands = planning.bands(width, height, self.gpu.limits, rows=self.band_rows)
-            self.resources.map_writer(max(y1 - y0 for y0, y1 in bands) * width * channels * dtype.itemsize)
+            row_bytes = width * channels * np.dtype(dtype).itemsize
+            self.resources.map_writer(_largest_band(self._bands(width, height), row_bytes))
         except Exception:
             return
 
@@ -178,7 +176,10 @@ class Engine:
     def bands(self) -> list[tuple[int, int]]:
         """Row ranges [y0, y1) processed as one unit each (:func:`filterlab.gpu.plan.bands`)."""
         g = self.geometry
-        return planning.bands(g.width, g.height, self.gpu.limits, rows=self.band_rows)
+        return self._bands(g.width, g.height)
+
+    def _bands(self, width: int, height: int) -> list[tuple[int, int]]:
+        return planning.bands(width, height, self.gpu.limits, rows=self.band_rows)
 
     # -- running ------------------------------------------------------------------------------
 
@@ -418,7 +419,7 @@ class Engine:
         used = []
         # The bands share the staging buffer, made for the largest: a short last band must not
         # replace it.
-        largest = max(self._source[y0:y1].nbytes for y0, y1 in job.bands)
+        largest = _largest_band(job.bands, self._source[0].nbytes)
         for k, (y0, y1) in enumerate(job.bands):
             key = _name("upload", k, job.bands)
             used.append(await self._write_upload(device, key, self._source[y0:y1], largest))
@@ -725,6 +726,12 @@ class Engine:
             job.query["set"].destroy()
             self.resources.destroy_buffer(job.query["resolve"])
             self.resources.destroy_buffer(job.query["read"])
+
+
+def _largest_band(bands: list[tuple[int, int]], row_bytes: int) -> int:
+    """Bytes of the largest of `bands` (row ranges) of an upload with `row_bytes` a row: the
+    size its staging buffer is made for."""
+    return max(y1 - y0 for y0, y1 in bands) * row_bytes
 
 
 def check_upload(method: str) -> str:

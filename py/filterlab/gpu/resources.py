@@ -241,7 +241,8 @@ class Resources:
         """Start mapping the first `size` bytes of the staging buffer (:meth:`writer`, made
         for `size` bytes) for writing, ahead of the upload that takes it
         (:meth:`mapped_writer`): the GPU process makes and maps the buffer while the page goes
-        on. A failure (out of memory, a lost device) is left for that upload to report."""
+        on. If that fails (out of memory, a lost device), the upload makes and maps a new one
+        itself and reports what that meets."""
         if self._writer_map is not None and self._writer_fits(size):
             return
         self._gpu.push_scopes()
@@ -364,14 +365,12 @@ def _align4(size: int) -> int:
 
 async def _mapping(promise, checked) -> None:
     """Wait for a mapping started inside error scopes (`checked`, from
-    :meth:`GPUDevice.pop_scopes`): GPUError where making or mapping the buffer failed on the
-    GPU (out of memory), else the mapping's own error."""
+    :meth:`GPUDevice.pop_scopes`, which keep a failure from reaching the page as an uncaught
+    GPU error); raise if making or mapping the buffer failed."""
     try:
         await promise
-    except Exception:
+    finally:
         await checked
-        raise
-    await checked
 
 
 def _ignore(_error) -> None:
@@ -379,7 +378,7 @@ def _ignore(_error) -> None:
 
 
 def _retrieve(task) -> None:
-    """Take a finished mapping's error, so it is not logged as never retrieved: the upload
-    that awaits the mapping raises it again."""
+    """Take a finished mapping's error, so it is not logged as never retrieved, also when no
+    upload awaits the mapping."""
     if not task.cancelled():
         task.exception()
