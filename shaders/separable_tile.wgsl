@@ -16,8 +16,13 @@ struct Params {
 @group(0) @binding(4) var<storage, read> packed: array<u32>;
 
 override WG_X: u32;     // invocations per workgroup
-override TILE_W: u32;   // the output tile, TILE_W × TILE_H pixels: both multiples of BLOCK
-override TILE_H: u32;   // (lib/block.wgsl), and TILE_W × TILE_H ≤ BLOCK × WG_X
+override TILE_W: u32;   // the output tile, TILE_W × TILE_H pixels: TILE_H a multiple of ROWS,
+override TILE_H: u32;   // TILE_W of COLS, and TILE_W × TILE_H ≤ COLS × WG_X
+// Register blocking (lib/block.wgsl), at most BLOCK each: the rows an item of the vertical
+// phase sums, and the outputs an item of the horizontal phase makes. Smaller blocks hold fewer
+// values in registers, so more workgroups fit a multiprocessor, for more re-reads of the halo.
+override ROWS: u32;
+override COLS: u32;
 // The kernels' radius: a constant, so loops unroll. Loops over taps run to bounds written in
 // RADIUS itself, with the radius of a GENERAL pipeline as an early exit (separable.wgsl says
 // why); the running sums are written out here rather than kept by lib/block.wgsl's
@@ -34,15 +39,15 @@ override GENERAL: bool = false;
 //   tile_packed  reads the upload (`packed`, lib/packed.wgsl) and unpacks as it reads.
 // Tiling: each workgroup makes a TILE_W × TILE_H output tile in three phases.
 //   1. Vertical: for every column of the tile plus r columns on each side, invocations sum
-//      the column taps down BLOCK consecutive rows at a time from the BLOCK + 2r rows they
+//      the column taps down ROWS consecutive rows at a time from the ROWS + 2r rows they
 //      read (lib/block.wgsl), each read once, straight from global memory, neighbouring
 //      invocations in neighbouring columns, so reads coalesce. The sums go to `sums` (TILE_H
 //      rows of TILE_W + 2r values), each with the alpha of the source pixel in its column and
 //      row, so the store needs no second read of the source.
-//   2. Horizontal: each invocation sums the row taps along BLOCK consecutive outputs of one
+//   2. Horizontal: each invocation sums the row taps along COLS consecutive outputs of one
 //      tile row, reading `sums` (lib/tile.wgsl: neighbouring invocations take rows an odd
 //      number of pixels apart, so their reads hit different banks); invocations past the
-//      tile's TILE_W × TILE_H / BLOCK blocks wait.
+//      tile's TILE_W × TILE_H / COLS blocks wait.
 //   3. Store: the outputs are parked in `sums` and written row by row, so writes coalesce.
 // The intermediate stays in workgroup memory: one read of the source (and the halo's re-reads,
 // mostly from cache) and one write of dst per pixel, against two of each for two passes.
@@ -52,9 +57,8 @@ override GENERAL: bool = false;
 // order). Banded images (tile only): rows come from a halo buffer (BAND_HALO = r).
 // Alpha: carried from the source pixel (keep_alpha's rule).
 // Dispatch: (ceil(width / TILE_W), ceil(height / TILE_H)) workgroups.
-// Tile shape (filterlab.gpu.plan.tile_shape says how, and what it measured): BLOCK rows high,
-// with the window as wide as the workgroup, so that phase 1 is one round with every
-// invocation busy.
+// Tile shape and blocks (filterlab.gpu.plan.tile_shape says how, and what it measured): the
+// window as wide as the workgroup, so that phase 1 is one round with every invocation busy.
 
 var<workgroup> sums: array<vec4<f32>, TILE_H * (TILE_W + 2u * RADIUS + 1u)>;
 
@@ -65,10 +69,10 @@ fn radius() -> u32 {
   return RADIUS;
 }
 
-// Items of the vertical phase: the window's TILE_W + 2r columns, each in TILE_H / BLOCK blocks
-// of BLOCK rows.
+// Items of the vertical phase: the window's TILE_W + 2r columns, each in TILE_H / ROWS blocks
+// of ROWS rows.
 fn columns(r: u32) -> u32 {
-  return (TILE_W + 2u * r) * (TILE_H / BLOCK);
+  return (TILE_W + 2u * r) * (TILE_H / ROWS);
 }
 
 // Where image row y is read from: its index in `src` after the border rule, -1 for a row of
@@ -89,22 +93,22 @@ fn rows_inside(top: i32, count: u32, h: i32) -> bool {
 }
 
 // The register blocking of lib/block.wgsl, written out with four-lane sums: input p, the t-th
-// of an item's BLOCK + 2r inputs, reaches output j with tap `first + t - j` when
+// of an item's block + 2r inputs (ROWS or COLS), reaches output j with tap `first + t - j` when
 // 0 <= t - j <= 2r.
 fn tap_of(t: u32, j: u32, r: u32) -> bool {
   return t >= j && t - j <= 2u * r;
 }
 
-// Input p, the t-th of an item's BLOCK + 2r inputs down its column: added to each running sum
+// Input p, the t-th of an item's ROWS + 2r inputs down its column: added to each running sum
 // it reaches with the column taps, and kept as the alpha of the output in its own row.
 fn add_input(acc: ptr<function, array<vec4<f32>, BLOCK>>, alpha: ptr<function, array<f32, BLOCK>>,
              p: vec4<f32>, t: u32, r: u32) {
-  for (var j = 0u; j < BLOCK; j++) {
+  for (var j = 0u; j < ROWS; j++) {
     if (tap_of(t, j, r)) {
       (*acc)[j] += tap(2u * r + 1u + t - j) * p;
     }
   }
-  if (t >= r && t - r < BLOCK) {
+  if (t >= r && t - r < ROWS) {
     (*alpha)[t - r] = p.a;
   }
 }
@@ -113,12 +117,12 @@ fn add_input(acc: ptr<function, array<vec4<f32>, BLOCK>>, alpha: ptr<function, a
 // border).
 fn put_column(c: u32, b: u32, x: i32, acc: ptr<function, array<vec4<f32>, BLOCK>>,
               alpha: ptr<function, array<f32, BLOCK>>) {
-  for (var j = 0u; j < BLOCK; j++) {
+  for (var j = 0u; j < ROWS; j++) {
     var sum = vec4<f32>((*acc)[j].rgb, (*alpha)[j]);
     if (x < 0) {
       sum = vec4<f32>(params.cval_x);
     }
-    sums[(b * BLOCK + j) * pitch() + c] = sum;
+    sums[(b * ROWS + j) * pitch() + c] = sum;
   }
 }
 
@@ -126,29 +130,29 @@ fn put_column(c: u32, b: u32, x: i32, acc: ptr<function, array<vec4<f32>, BLOCK>
 fn finish_tile(wg: vec3<u32>, lid: u32, r: u32) {
   workgroupBarrier();
   let j = lid % TILE_H;
-  let first = (lid / TILE_H) * BLOCK;
-  let busy = lid < TILE_W * TILE_H / BLOCK;  // one block of the tile
+  let first = (lid / TILE_H) * COLS;
+  let busy = lid < TILE_W * TILE_H / COLS;  // one block of the tile
   var acc: array<vec4<f32>, BLOCK>;
   var alpha: array<f32, BLOCK>;
   if (busy) {
-    for (var t = 0u; t < BLOCK + 2u * RADIUS; t++) {  // a constant bound (separable.wgsl)
-      if (GENERAL && t >= BLOCK + 2u * r) {
+    for (var t = 0u; t < COLS + 2u * RADIUS; t++) {  // a constant bound (separable.wgsl)
+      if (GENERAL && t >= COLS + 2u * r) {
         break;
       }
       let p = sums[j * pitch() + first + t];
-      for (var i = 0u; i < BLOCK; i++) {
+      for (var i = 0u; i < COLS; i++) {
         if (tap_of(t, i, r)) {
           acc[i] += tap(t - i) * p;  // the row taps
         }
       }
     }
-    for (var i = 0u; i < BLOCK; i++) {
+    for (var i = 0u; i < COLS; i++) {
       alpha[i] = sums[j * pitch() + first + r + i].a;
     }
   }
   workgroupBarrier();
   if (busy) {
-    for (var i = 0u; i < BLOCK; i++) {
+    for (var i = 0u; i < COLS; i++) {
       sums[j * (TILE_W + 1u) + first + i] = vec4<f32>(acc[i].rgb, alpha[i]);
     }
   }
@@ -177,7 +181,7 @@ fn load_packed(x: i32, y: i32, h: i32) -> vec4<f32> {
 // Phase 1's loops are written out in each entry point rather than shared: a function that
 // could read either source would make each entry point use both bindings. Item q sums one
 // window column (image column x after the border rule, or -1 for a column of cval_x) down
-// BLOCK rows, and stores the sums with the alpha of each row's own pixel.
+// ROWS rows, and stores the sums with the alpha of each row's own pixel.
 @compute @workgroup_size(WG_X)
 fn tile(@builtin(workgroup_id) wg: vec3<u32>, @builtin(local_invocation_index) lid: u32) {
   let w = i32(params.width);
@@ -187,21 +191,21 @@ fn tile(@builtin(workgroup_id) wg: vec3<u32>, @builtin(local_invocation_index) l
     let c = q % (TILE_W + 2u * r);
     let b = q / (TILE_W + 2u * r);
     let x = border_index(i32(wg.x * TILE_W + c) - i32(r), w, params.mode);
-    let top = i32(wg.y * TILE_H + b * BLOCK) - i32(r);
+    let top = i32(wg.y * TILE_H + b * ROWS) - i32(r);
     var acc = array<vec4<f32>, BLOCK>();  // explicitly: a loop body's var must start at zero
     var alpha = array<f32, BLOCK>();
-    if (x >= 0 && rows_inside(top, BLOCK + 2u * r, h)) {
+    if (x >= 0 && rows_inside(top, ROWS + 2u * r, h)) {
       let first = (top + max(BAND_HALO, 0)) * w + x;
-      for (var t = 0u; t < BLOCK + 2u * RADIUS; t++) {  // a constant bound (separable.wgsl)
-        if (GENERAL && t >= BLOCK + 2u * r) {
+      for (var t = 0u; t < ROWS + 2u * RADIUS; t++) {  // a constant bound (separable.wgsl)
+        if (GENERAL && t >= ROWS + 2u * r) {
           break;
         }
         let p = src[first + i32(t) * w];
         add_input(&acc, &alpha, p, t, r);
       }
     } else if (x >= 0) {
-      for (var t = 0u; t < BLOCK + 2u * RADIUS; t++) {
-        if (GENERAL && t >= BLOCK + 2u * r) {
+      for (var t = 0u; t < ROWS + 2u * RADIUS; t++) {
+        if (GENERAL && t >= ROWS + 2u * r) {
           break;
         }
         let y = source_row(top + i32(t), h);
@@ -226,23 +230,23 @@ fn tile_packed(@builtin(workgroup_id) wg: vec3<u32>, @builtin(local_invocation_i
     let c = q % (TILE_W + 2u * r);
     let b = q / (TILE_W + 2u * r);
     let x = border_index(i32(wg.x * TILE_W + c) - i32(r), w, params.mode);
-    let top = i32(wg.y * TILE_H + b * BLOCK) - i32(r);
+    let top = i32(wg.y * TILE_H + b * ROWS) - i32(r);
     var acc = array<vec4<f32>, BLOCK>();  // explicitly: a loop body's var must start at zero
     var alpha = array<f32, BLOCK>();
     let rgba8 = params.channels == 4u && params.format == FORMAT_UNORM8;
-    if (x >= 0 && rgba8 && rows_inside(top, BLOCK + 2u * r, h)) {
+    if (x >= 0 && rgba8 && rows_inside(top, ROWS + 2u * r, h)) {
       // 8-bit RGBA away from the borders: as packed_pixel reads it, without its branches.
       let first = top * w + x;
-      for (var t = 0u; t < BLOCK + 2u * RADIUS; t++) {
-        if (GENERAL && t >= BLOCK + 2u * r) {
+      for (var t = 0u; t < ROWS + 2u * RADIUS; t++) {
+        if (GENERAL && t >= ROWS + 2u * r) {
           break;
         }
         let p = unpack4x8unorm(packed[first + i32(t) * w]);
         add_input(&acc, &alpha, p, t, r);
       }
     } else if (x >= 0) {
-      for (var t = 0u; t < BLOCK + 2u * RADIUS; t++) {
-        if (GENERAL && t >= BLOCK + 2u * r) {
+      for (var t = 0u; t < ROWS + 2u * RADIUS; t++) {
+        if (GENERAL && t >= ROWS + 2u * r) {
           break;
         }
         let p = load_packed(x, top + i32(t), h);

@@ -70,11 +70,12 @@ CHAINS = [
 
 @pytest.mark.parametrize("variant", ["", "separable=twopass"])
 def test_separable_filters_in_one_pass_or_two_match_the_reference(app, variant):
-    """By default radii up to the fused pass's largest run in one pass (radius 2, 12, 28, 30
-    and 32 here, each with its own tile shape), reading the upload up to radius 28 and after
-    an unpack pass beyond it, and larger ones as two passes; with separable=twopass every
-    radius runs as two passes. Every border mode, images smaller and larger than the tiles (so
-    tiles inside the image take the fused pass's path without the border rule)."""
+    """By default radii up to the fused pass's largest run in one pass, and larger ones as two
+    passes; with separable=twopass every radius runs as two passes. A first step reads the
+    upload (radius 2, 12, 28, 30 and 32 here); a blur after another step reads float32 (radius
+    8, 10, 12, 16 and 24: each of the planner's blocks and windows for that entry point,
+    plan.WINDOW_TILES). Every border mode, images smaller and larger than the tiles (so tiles
+    inside the image take the fused pass's path without the border rule)."""
     largest = 32  # shaders.SHADERS["separable_tile"].max_radius, checked under CPython
 
     def blur(sigma, mode):
@@ -84,8 +85,10 @@ def test_separable_filters_in_one_pass_or_two_match_the_reference(app, variant):
     for mode in borders.MODES:
         cases += [blur(sigma, mode) for sigma in (3.0, largest / 4, (largest + 4) / 4)]
         cases.append([{"op": "box_blur", "params": {"size": 5, "mode": mode, "cval": 0.25}}])
-    # radii 28 (reading the upload, the last radius that does) and 30 (after an unpack pass), on
-    # an image wider than their tiles' windows and taller than their columns' reach
+        box = {"op": "box_blur", "params": {"size": 3, "mode": "nearest"}}
+        cases += [[box, *blur(sigma, mode)] for sigma in (2.0, 2.5, 3.0, 4.0, 6.0)]
+    # radii 28 and 30, on an image wider than their tiles' windows and taller than their
+    # columns' reach
     large = [blur(sigma, mode) for mode in borders.MODES for sigma in (7.0, 7.5)]
     app.evaluate("(v) => window.filterlab.debug('entries', v)", variant)
     try:

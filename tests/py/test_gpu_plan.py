@@ -40,7 +40,9 @@ def _check_pass(p, limits):
 def _check_tile(shader, constants):
     block = shaders.constant("BLOCK")
     if shaders.SHADERS[shader].window_tiles:  # phase 2 gives each block of the tile an invocation
-        assert constants["TILE_H"] == block and constants["TILE_W"] % block == 0
+        rows, cols = constants["ROWS"], constants["COLS"]
+        assert 1 <= rows <= block and 1 <= cols <= block  # the shader's arrays hold BLOCK
+        assert constants["TILE_H"] == rows and constants["TILE_W"] % cols == 0
         assert constants["TILE_W"] <= constants["WG_X"]
     else:
         assert constants["TILE_W"] * constants["TILE_H"] == block * constants["WG_X"]
@@ -150,15 +152,19 @@ def test_tile_shapes_follow_the_devices_workgroup_memory(storage):
         assert smaller["TILE_W"] <= shape["TILE_W"]
 
 
+@pytest.mark.parametrize("entry", ["tile", "tile_packed"])
 @pytest.mark.parametrize("radius", range(33))
-def test_one_pass_blur_tiles_are_windows_one_round_wide(radius):
+def test_one_pass_blur_tiles_are_windows_one_round_wide(radius, entry):
     limits = {**plan.MIN_LIMITS, "maxComputeWorkgroupStorageSize": 49152}
-    shape = plan.tile_shape("separable_tile", "tile", limits, radius)
+    shape = plan.tile_shape("separable_tile", entry, limits, radius)
     window = shape["TILE_W"] + 2 * radius
     # every invocation sums one window column, and no wider tile would still fit one round
-    assert window <= shape["WG_X"] < window + shaders.constant("BLOCK")
-    # the smaller workgroup while the halo takes at most a quarter of it
-    assert shape["WG_X"] == (128 if 4 * 2 * radius <= 128 else 256)
+    assert window <= shape["WG_X"] < window + shape["COLS"]
+    # the block and workgroup the sweep chose for this entry point and radius
+    block, width = next((b, w) for r, b, w in plan.WINDOW_TILES[entry] if radius <= r)
+    assert (shape["ROWS"], shape["COLS"], shape["WG_X"]) == (block, block, width)
+    if entry == "tile_packed":  # reading the 8-bit upload, 4-row blocks won at every radius
+        assert block == 4
 
 
 def test_general_pipelines_are_those_the_passes_fall_back_to():
@@ -191,17 +197,13 @@ def test_chains_ping_pong_and_release_scratch_buffers():
         written.add(step.output[1])
 
 
-@pytest.mark.parametrize("sigma", [6.0, 7.0, 7.5, 8.0])  # radii 24, 28, 30, 32
-def test_the_one_pass_blur_reads_the_upload_itself_up_to_its_radius_limit(sigma):
+@pytest.mark.parametrize("sigma", [0.3, 3.0, 6.0, 7.0, 7.5, 8.0])  # radii 1, 12, 24, 28, 30, 32
+def test_the_one_pass_blur_reads_the_upload_itself_at_every_radius(sigma):
     blur = chain.validate([{"op": "gaussian_blur", "params": {"sigma": sigma}}])
     roomy = {**plan.MIN_LIMITS, "maxComputeWorkgroupStorageSize": 49152}
     p = plan.plan_chain(blur, GEOMETRY, limits=roomy)
-    radius = p.passes[-1].constants["RADIUS"]
-    assert radius == kernels.gaussian_radius(sigma)
-    if radius <= plan.PACKED_TILE_MAX_RADIUS:
-        assert [(p.shader, p.entry) for p in p.passes] == [("separable_tile", "tile_packed")]
-    else:  # an unpack pass first, then the float32 pass
-        assert [(p.shader, p.entry) for p in p.passes] == [("unpack", "main"), ("separable_tile", "tile")]
+    assert p.passes[-1].constants["RADIUS"] == kernels.gaussian_radius(sigma)
+    assert [(p.shader, p.entry) for p in p.passes] == [("separable_tile", "tile_packed")]
 
 
 def test_the_first_row_pass_unpacks_the_upload_unless_the_unpacked_image_is_read_again():

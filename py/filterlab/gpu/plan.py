@@ -114,14 +114,23 @@ OPTIONS = {
     "pairs": ("separate", "fused"),
 }
 
-#: The largest radius at which the one-pass blur reads the upload itself (``tile_packed``);
-#: beyond it an unpack pass runs first. On an H100 at 4096², reading the upload took 0.565 ms
-#: at r = 24 and 0.653 ms at r = 28, then 2.260 ms at r = 30 and 2.389 ms at r = 32, where the
-#: unpack pass (0.123 ms) and the float32 pass (0.700, 0.739 ms) take 0.36× as long.
-PACKED_TILE_MAX_RADIUS = 28
+#: The one-pass blur's register blocks and window per entry point, by radius: ``(largest
+#: radius, block, window)`` in order, where ``block`` is both the rows an item of the vertical
+#: phase sums and the outputs an item of the horizontal phase makes (``ROWS``, ``COLS``), and
+#: the window (the tile and r columns each side) is as wide as the workgroup. Each range is
+#: the winner of a sweep on an H100 at 4096² over blocks of 4 and 8 and windows of 128 and 256,
+#: at r = 0 to 24, 26, 28, 30 and 32 (docs/benchmarks.md). Blocks of 4 hold fewer sums in
+#: registers, so more workgroups fit a multiprocessor: reading the 8-bit upload they won at
+#: every radius (0.73–0.99× as long as 8), and they lifted the cliff that 8-row blocks met
+#: there from r = 30 (2.25 ms, now 0.67 ms). Reading float32, where each halo re-read moves
+#: 16 bytes, 8-row blocks won from r = 9, but for r = 12 (0.86×).
+WINDOW_TILES = {
+    "tile_packed": ((12, 4, 128), (32, 4, 256)),
+    "tile": ((8, 4, 128), (11, 8, 128), (12, 4, 256), (19, 8, 128), (32, 8, 256)),
+}
 
 # Override constants that shape a pipeline's workgroup and tile, set per entry point.
-_SHAPE = ("WG_X", "WG_Y", "TILE_W", "TILE_H")
+_SHAPE = ("WG_X", "WG_Y", "TILE_W", "TILE_H", "ROWS", "COLS")
 
 
 @dataclasses.dataclass(frozen=True)
@@ -284,15 +293,13 @@ class Plan:
 
     def fuse_unpack(self) -> None:
         """Let the first pass read the upload itself when it is a row pass (``along_x``) or a
-        fused separable filter (``tile``, unless banded: the upload has no halo rows, or its
-        radius exceeds :data:`PACKED_TILE_MAX_RADIUS`) and nothing else reads the unpacked
-        image: this drops the unpack pass and one full-size write and read of float32 pixels."""
+        fused separable filter (``tile``, unless banded: the upload has no halo rows) and
+        nothing else reads the unpacked image: this drops the unpack pass and one full-size
+        write and read of float32 pixels."""
         packed = {"along_x": "along_x_packed"}
         if not self.banded:
             packed["tile"] = "tile_packed"
         if len(self.passes) < 2 or self.passes[1].entry not in packed:
-            return
-        if self.passes[1].entry == "tile" and self.passes[1].constants["RADIUS"] > PACKED_TILE_MAX_RADIUS:
             return
         unpack, first = self.passes[0], self.passes[1]
         for later in self.passes[2:]:
@@ -300,6 +307,11 @@ class Plan:
                 return
             if later.output[1] == unpack.output[1]:
                 break
+        if "RADIUS" in first.constants:  # the reading entry point's own tile for this radius
+            own = entry_constants(first.shader, packed[first.entry], first.constants["RADIUS"], self.limits)
+            if own is None:
+                return
+            first.constants = {**{k: v for k, v in first.constants.items() if k not in _SHAPE}, **own}
         first.entry = packed[first.entry]
         first.inputs = {"packed": unpack.inputs["packed"]}
         first.label += " (unpacking)"
@@ -712,15 +724,13 @@ def tile_shape(shader: str, entry: str, limits: dict, radius: int | None = None)
     Entry points whose tile is set by ``TILE_W`` and ``TILE_H`` take, among the shapes that fit
     the device's workgroup memory at `radius` (the shader's ``max_radius`` by default):
 
-    * for shaders with ``window_tiles`` (``separable_tile``): tiles ``BLOCK`` rows high and at
-      most as wide as the workgroup, whose window (the tile and r columns on each side) the
-      fewest rounds of the workgroup cover, one round where any fits; then workgroups of at
-      least 128 invocations; then tiles that keep at least three quarters of the workgroup's
-      width, on the smallest such workgroup; else the widest tile, on the smallest workgroup
-      that gives it. On an H100 at 4096², one
-      pass at r = 1 to 12 took 0.68–0.96× as long on windows of 128 columns as on the
-      64 × 32 tiles chosen by halo work before, reading float32, and 0.77–0.92× reading the
-      8-bit upload; at r = 24 and 32 windows of 256 columns won (docs/benchmarks.md);
+    * for shaders with ``window_tiles`` (``separable_tile``): the block (``ROWS`` = ``COLS``)
+      and window that :data:`WINDOW_TILES` gives the entry point at this radius; tiles one
+      block high and at most as wide as the workgroup, whose window (the tile and r columns on
+      each side) the fewest rounds of the workgroup cover, one round where any fits; then the
+      tile that fills that window, on a workgroup as wide, where it fits; then workgroups of at least 128 invocations; then
+      tiles that keep at least three quarters of the workgroup's width, on the smallest such
+      workgroup; else the widest tile, on the smallest workgroup that gives it;
     * for the others (one block of ``BLOCK`` outputs an invocation, ``TILE_W × TILE_H =
       BLOCK × WG_X``): the shape that stages the least workgroup memory per output pixel, among
       workgroups of the manifest's size down to 32 invocations and tiles 1, 2, 4 or 8
@@ -729,18 +739,21 @@ def tile_shape(shader: str, entry: str, limits: dict, radius: int | None = None)
     Returns
     -------
     dict or None
-        ``{"WG_X", "TILE_W", "TILE_H"}`` override constants, or None if no shape fits.
+        ``{"WG_X", "TILE_W", "TILE_H"}`` override constants (and ``ROWS``, ``COLS`` for
+        ``window_tiles``), or None if no shape fits.
 
     Examples
     --------
     >>> tile_shape("convolve", "blocked", MIN_LIMITS, 2)
     {'WG_X': 64, 'TILE_W': 32, 'TILE_H': 16}
-    >>> tile_shape("separable_tile", "tile", {"maxComputeWorkgroupStorageSize": 49152}, 12)
-    {'WG_X': 128, 'TILE_W': 104, 'TILE_H': 8}
+    >>> tile_shape("separable_tile", "tile_packed", {"maxComputeWorkgroupStorageSize": 49152}, 3)
+    {'WG_X': 128, 'TILE_W': 120, 'TILE_H': 4, 'ROWS': 4, 'COLS': 4}
+    >>> tile_shape("separable_tile", "tile", {"maxComputeWorkgroupStorageSize": 49152}, 10)
+    {'WG_X': 128, 'TILE_W': 104, 'TILE_H': 8, 'ROWS': 8, 'COLS': 8}
     >>> tile_shape("separable_tile", "tile", {"maxComputeWorkgroupStorageSize": 49152})  # r = 32
-    {'WG_X': 256, 'TILE_W': 192, 'TILE_H': 8}
+    {'WG_X': 256, 'TILE_W': 192, 'TILE_H': 8, 'ROWS': 8, 'COLS': 8}
     >>> tile_shape("separable_tile", "tile", MIN_LIMITS)
-    {'WG_X': 128, 'TILE_W': 56, 'TILE_H': 8}
+    {'WG_X': 128, 'TILE_W': 56, 'TILE_H': 8, 'ROWS': 8, 'COLS': 8}
     """
     limits = {**MIN_LIMITS, **limits}
     key = (shader, entry, limits["maxComputeWorkgroupStorageSize"],
@@ -754,6 +767,9 @@ def _tile_shape(shader, entry, storage, invocations, radius):
     if radius is None:
         radius = row.max_radius
     block = shaders.constant("BLOCK")
+    window = None
+    if row.window_tiles:
+        block, window = next((b, w) for r, b, w in WINDOW_TILES[entry] if radius <= r)
     best = None
     size = min(row.entries[entry][0], invocations)
     while size >= 32:
@@ -764,13 +780,16 @@ def _tile_shape(shader, entry, storage, invocations, radius):
                       if block * size // tile_h >= 2 * block and block * size % tile_h == 0]
         for tile_w, tile_h in shapes:
             shape = {"WG_X": size, "TILE_W": tile_w, "TILE_H": tile_h}
+            if row.window_tiles:
+                shape.update(ROWS=block, COLS=block)
             used = shaders.workgroup_bytes(shader, entry, {**shape, "RADIUS": radius})
             if used > storage:
                 continue
             if row.window_tiles:
                 rounds = -(-(tile_w + 2 * radius) // size)
                 kept = 4 * tile_w >= 3 * size
-                cost = (rounds, size < 128, not kept, size if kept else 0, -tile_w, size)
+                measured = size == window and tile_w + 2 * radius + block > size  # fills it
+                cost = (rounds, not measured, size < 128, not kept, size if kept else 0, -tile_w, size)
             else:
                 cost = (used / (tile_w * tile_h),)
             if best is None or cost < best[0]:
