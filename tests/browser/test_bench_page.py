@@ -17,10 +17,10 @@ def _bench(browser, server_url, query: str) -> dict:
 
 def test_bench_mode_measures_every_chain_and_variant(browser, server_url):
     result = _bench(browser, server_url,
-                    "mode=bench&size=64&runs=2&warmup_ms=0&chain=gauss8,benchmark&entries=|separable=twopass"
+                    "mode=bench&size=64&runs=2&warmup_ms=0&chain=gauss8,benchmark,bench8&entries=|separable=twopass"
                     "&spinup_ms=1")
     assert result["mode"] == "bench" and result["size"] == 64 and result["spinup_ms"] == 1
-    assert set(result["chains"]) == {"gauss8", "benchmark"}
+    assert set(result["chains"]) == {"gauss8", "benchmark", "bench8"}
     for chain in result["chains"].values():
         assert set(chain["variants"]) == {"default", "separable=twopass"}
         for variant in chain["variants"].values():
@@ -30,6 +30,10 @@ def test_bench_mode_measures_every_chain_and_variant(browser, server_url):
     two = result["chains"]["gauss8"]["variants"]["separable=twopass"]["kernels"]
     assert "separable_tile.tile_packed" in default.values()
     assert "separable.along_y_rows" in two.values()
+    # the benchmark chain eight times over in one submit: its 24 steps, and its cost per chain
+    for variant in result["chains"]["bench8"]["variants"].values():
+        assert len(variant["steps_ms_median"]) == 24
+        assert variant["gpu_ms_per_chain_median"] == pytest.approx(variant["gpu_ms_median"] / 8)
     assert result["upload_ms_median"] >= 0 and result["readback_ms_median"] >= 0
 
 
