@@ -18,9 +18,11 @@ struct Params {
 override WG_X: u32;     // invocations per workgroup
 override TILE_W: u32;   // the output tile, TILE_W × TILE_H pixels: TILE_H a multiple of ROWS,
 override TILE_H: u32;   // TILE_W of COLS, and TILE_W × TILE_H ≤ COLS × WG_X
-// Register blocking (lib/block.wgsl), at most BLOCK each: the rows an item of the vertical
-// phase sums, and the outputs an item of the horizontal phase makes. Smaller blocks hold fewer
-// values in registers, so more workgroups fit a multiprocessor, for more re-reads of the halo.
+// Register blocking (lib/block.wgsl): the rows an item of the vertical phase sums, and the
+// outputs an item of the horizontal phase makes. Each at most BLOCK, which sizes the arrays
+// that hold them (the host keeps to it; WGSL cannot assert on override constants), and COLS
+// even, so that TILE_W is and pitch() stays odd. Smaller blocks hold fewer values in
+// registers, so more workgroups fit a multiprocessor, for more re-reads of the halo.
 override ROWS: u32;
 override COLS: u32;
 // The kernels' radius: a constant, so loops unroll. Loops over taps run to bounds written in

@@ -43,6 +43,7 @@ def _check_tile(shader, constants):
         rows, cols = constants["ROWS"], constants["COLS"]
         assert 1 <= rows <= block and 1 <= cols <= block  # the shader's arrays hold BLOCK
         assert constants["TILE_H"] == rows and constants["TILE_W"] % cols == 0
+        assert constants["TILE_W"] % 2 == 0  # so that the window's row stride, pitch(), is odd
         assert constants["TILE_W"] <= constants["WG_X"]
     else:
         assert constants["TILE_W"] * constants["TILE_H"] == block * constants["WG_X"]

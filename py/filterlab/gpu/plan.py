@@ -728,9 +728,10 @@ def tile_shape(shader: str, entry: str, limits: dict, radius: int | None = None)
       and window that :data:`WINDOW_TILES` gives the entry point at this radius; tiles one
       block high and at most as wide as the workgroup, whose window (the tile and r columns on
       each side) the fewest rounds of the workgroup cover, one round where any fits; then the
-      tile that fills that window, on a workgroup as wide, where it fits; then workgroups of at least 128 invocations; then
-      tiles that keep at least three quarters of the workgroup's width, on the smallest such
-      workgroup; else the widest tile, on the smallest workgroup that gives it;
+      tile that fills that window, on a workgroup as wide, where it fits; then workgroups of
+      at least 128 invocations; then tiles that keep at least three quarters of the
+      workgroup's width, on the smallest such workgroup; else the widest tile, on the
+      smallest workgroup that gives it;
     * for the others (one block of ``BLOCK`` outputs an invocation, ``TILE_W × TILE_H =
       BLOCK × WG_X``): the shape that stages the least workgroup memory per output pixel, among
       workgroups of the manifest's size down to 32 invocations and tiles 1, 2, 4 or 8
@@ -769,7 +770,9 @@ def _tile_shape(shader, entry, storage, invocations, radius):
     block = shaders.constant("BLOCK")
     window = None
     if row.window_tiles:
-        block, window = next((b, w) for r, b, w in WINDOW_TILES[entry] if radius <= r)
+        block, window = next(((b, w) for r, b, w in WINDOW_TILES[entry] if radius <= r), (None, None))
+        if block is None:  # beyond the largest radius the shader serves
+            return None
     best = None
     size = min(row.entries[entry][0], invocations)
     while size >= 32:

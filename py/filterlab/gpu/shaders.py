@@ -80,10 +80,11 @@ class Shader:
         they serve. The host sizes their tile so that it fits, and their general pipeline is
         compiled for it (:func:`filterlab.gpu.plan.tile_shape`).
     window_tiles : bool
-        Whether the shader's tiles are BLOCK rows high, and chosen so that their window (the
-        tile and the horizontal halo on each side) is as wide as the workgroup: one round of
-        the vertical phase then covers it, one window column an invocation
-        (``separable_tile.wgsl``; :func:`filterlab.gpu.plan.tile_shape` says how).
+        Whether the shader's tiles are one register block high (``ROWS``, 4 or 8 rows), and
+        chosen so that their window (the tile and the horizontal halo on each side) is as
+        wide as the workgroup: one round of the vertical phase then covers it, one window
+        column an invocation (``separable_tile.wgsl``; :func:`filterlab.gpu.plan.tile_shape`
+        and :data:`filterlab.gpu.plan.WINDOW_TILES` say how).
     """
 
     preludes: tuple[str, ...]
