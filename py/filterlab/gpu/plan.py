@@ -133,6 +133,12 @@ WINDOW_TILES = {
 _SHAPE = ("WG_X", "WG_Y", "TILE_W", "TILE_H", "ROWS", "COLS")
 
 
+def _reshaped(constants: dict, own: dict) -> dict:
+    """`constants` with their workgroup and tile (:data:`_SHAPE`) replaced by those in `own`,
+    the constants another entry point of the same shader takes for the same radius."""
+    return {**{k: v for k, v in constants.items() if k not in _SHAPE}, **own}
+
+
 @dataclasses.dataclass(frozen=True)
 class Geometry:
     """The image a plan is for: its size, channels and upload format."""
@@ -265,7 +271,7 @@ class Plan:
             if own is None:
                 swapped = shaders.SHADERS[shader].general.get(swapped, entry)
                 own = entry_constants(shader, swapped, radius, self.limits)
-            constants = {**{k: v for k, v in constants.items() if k not in _SHAPE}, **own}
+            constants = _reshaped(constants, own)
         entry = swapped
         if weights is not None and weights.size > shaders.constant("MAX_TAPS"):
             raise ValueError(f"{label}: {weights.size} weights; a tap shader holds at most "
@@ -311,7 +317,7 @@ class Plan:
             own = entry_constants(first.shader, packed[first.entry], first.constants["RADIUS"], self.limits)
             if own is None:
                 return
-            first.constants = {**{k: v for k, v in first.constants.items() if k not in _SHAPE}, **own}
+            first.constants = _reshaped(first.constants, own)
         first.entry = packed[first.entry]
         first.inputs = {"packed": unpack.inputs["packed"]}
         first.label += " (unpacking)"
