@@ -6,12 +6,16 @@
 //
 //   nvcc -O3 -arch=sm_90 -o separable_tile separable_tile.cu && ./separable_tile
 //
+// It needs an NVIDIA GPU and the CUDA toolkit, so the app's build and tests do not run it.
+//
 // `tile` has the WGSL kernel's tiles, phases and register blocks; its rows go through one
 // loop that picks the border rule row by row. `tile2` differs in three ways: it reads the rows
 // inside the image on their own path (one branch an item instead of a select a row), turns
-// bytes into floats by the exponent trick, and applies 1/255 once to the sums. Each line of output gives a kernel's median over 200 timed launches (after
-// 50 untimed), its registers, how many of its blocks fit a multiprocessor, and its largest
-// difference from a double-precision blur at 2,000 pixels, the corners among them.
+// bytes into floats by the exponent trick, and applies 1/255 once to the sums.
+//
+// Each line of output gives a kernel's median over 200 timed launches (after 50 untimed), its
+// registers, how many of its blocks fit a multiprocessor, and its largest difference from a
+// double-precision blur at 2,000 pixels, the corners among them.
 #include <cstdio>
 #include <cstdint>
 #include <cmath>
@@ -21,14 +25,16 @@
 
 __constant__ float ctaps[2 * (2 * 32 + 1)];  // row taps, then column taps
 
-__device__ __forceinline__ int reflect(int i, int n) {
+__host__ __device__ __forceinline__ int reflect(int i, int n) {
   if (i >= 0 && i < n) return i;
   int p = 2 * n; int m = i % p; if (m < 0) m += p; if (m >= n) m = p - 1 - m; return m;
 }
 
 // Sample k of an RGBA 8-bit word, as x / 255 (`tile`) or as x, exactly: the byte in the
 // mantissa of 2^23, less 2^23 (`tile2`).
-__device__ __forceinline__ float unorm(uint32_t v, int k) { return ((v >> (8 * k)) & 255u) * (1.f / 255.f); }
+__device__ __forceinline__ float unorm(uint32_t v, int k) {
+  return ((v >> (8 * k)) & 255u) * (1.f / 255.f);
+}
 __device__ __forceinline__ float byte_value(uint32_t v, int k) {
   return __uint_as_float(((v >> (8 * k)) & 255u) | 0x4b000000u) - 8388608.f;
 }
@@ -85,7 +91,8 @@ __device__ __forceinline__ void finish_tile(float4* sums, float4* __restrict__ d
   __syncthreads();
   if (busy) {
 #pragma unroll
-    for (int i = 0; i < COLS; i++) sums[j * (TW + 1) + first + i] = make_float4(ar[i], ag[i], ab[i], al[i]);
+    for (int i = 0; i < COLS; i++)
+      sums[j * (TW + 1) + first + i] = make_float4(ar[i], ag[i], ab[i], al[i]);
   }
   __syncthreads();
   for (int k = lid; k < TW * TH; k += WG) {
@@ -97,7 +104,8 @@ __device__ __forceinline__ void finish_tile(float4* sums, float4* __restrict__ d
 // V = 1: `tile`; V = 2: `tile2`. Item q of the vertical phase sums window column q % WIN down
 // ROWS rows from block q / WIN.
 template <int V, int R, int ROWS, int COLS, int WG, int TW, int TH, int MINB>
-__global__ void __launch_bounds__(WG, MINB) blur(const uint32_t* __restrict__ packed, float4* __restrict__ dst, int w, int h) {
+__global__ void __launch_bounds__(WG, MINB)
+blur(const uint32_t* __restrict__ packed, float4* __restrict__ dst, int w, int h) {
   constexpr int WIN = TW + 2 * R, PITCH = WIN + 1;
   __shared__ float4 sums[TH * PITCH];
   const int x0 = blockIdx.x * TW, y0 = blockIdx.y * TH;
@@ -116,93 +124,122 @@ __global__ void __launch_bounds__(WG, MINB) blur(const uint32_t* __restrict__ pa
     } else if (inside) {
       const uint32_t* column = packed + (size_t)top * w + x;
 #pragma unroll
-      for (int t = 0; t < ROWS + 2 * R; t++) add_input<R, ROWS, false>(col, column[(size_t)t * w], t);
+      for (int t = 0; t < ROWS + 2 * R; t++)
+        add_input<R, ROWS, false>(col, column[(size_t)t * w], t);
     } else {
 #pragma unroll
-      for (int t = 0; t < ROWS + 2 * R; t++) add_input<R, ROWS, false>(col, packed[(size_t)reflect(top + t, h) * w + x], t);
+      for (int t = 0; t < ROWS + 2 * R; t++)
+        add_input<R, ROWS, false>(col, packed[(size_t)reflect(top + t, h) * w + x], t);
     }
     const float s = V == 1 ? 1.f : 1.f / 255.f;
 #pragma unroll
     for (int j = 0; j < ROWS; j++)
-      sums[(b * ROWS + j) * PITCH + c] = make_float4(col.r[j] * s, col.g[j] * s, col.b[j] * s, col.a[j] * s);
+      sums[(b * ROWS + j) * PITCH + c] =
+          make_float4(col.r[j] * s, col.g[j] * s, col.b[j] * s, col.a[j] * s);
   }
   finish_tile<R, COLS, WG, TW, TH>(sums, dst, w, h);
 }
 
-__global__ void copyk(const float4* __restrict__ s, float4* __restrict__ d, size_t n) {
-  size_t i = blockIdx.x * (size_t)blockDim.x + threadIdx.x; if (i < n) d[i] = s[i];
+__global__ void copy_kernel(const float4* __restrict__ src, float4* __restrict__ dst, size_t n) {
+  const size_t i = blockIdx.x * (size_t)blockDim.x + threadIdx.x;
+  if (i < n) dst[i] = src[i];
 }
 
-static std::vector<uint32_t> img;
-static std::vector<float> taps;
-static const int N = 4096, R = 12;
+static const int N = 4096, R = 12;  // 4096² pixels, σ = 3
+static std::vector<uint32_t> img;   // the test image, RGBA 8-bit words
+static std::vector<float> taps;     // row taps, then column taps
 
-template <int ROWS, int COLS, int WG, int TW, int TH, int MINB, int V = 1>
-void run(const char* name, uint32_t* dpacked, float4* ddst) {
-  dim3 grid((N + TW - 1) / TW, (N + TH - 1) / TH);
-  auto k = blur<V, R, ROWS, COLS, WG, TW, TH, MINB>;
-  cudaFuncAttributes a; cudaFuncGetAttributes(&a, k);
-  int blocks = 0; cudaOccupancyMaxActiveBlocksPerMultiprocessor(&blocks, k, WG, 0);
-  for (int i = 0; i < 50; i++) k<<<grid, WG>>>(dpacked, ddst, N, N);
-  cudaEvent_t e0, e1; cudaEventCreate(&e0); cudaEventCreate(&e1);
-  std::vector<float> ms;
-  for (int i = 0; i < 200; i++) {
-    cudaEventRecord(e0); k<<<grid, WG>>>(dpacked, ddst, N, N); cudaEventRecord(e1); cudaEventSynchronize(e1);
-    float m; cudaEventElapsedTime(&m, e0, e1); ms.push_back(m);
+// Median and minimum over 200 timed launches, after 50 untimed.
+template <typename Launch>
+static std::pair<float, float> time_ms(Launch launch) {
+  for (int i = 0; i < 50; i++) launch();
+  cudaEvent_t e0, e1;
+  cudaEventCreate(&e0);
+  cudaEventCreate(&e1);
+  std::vector<float> ms(200);
+  for (float& m : ms) {
+    cudaEventRecord(e0);
+    launch();
+    cudaEventRecord(e1);
+    cudaEventSynchronize(e1);
+    cudaEventElapsedTime(&m, e0, e1);
   }
   std::sort(ms.begin(), ms.end());
-  std::vector<float4> out((size_t)N * N);
-  cudaMemcpy(out.data(), ddst, out.size() * 16, cudaMemcpyDeviceToHost);
+  return {ms[ms.size() / 2], ms[0]};
+}
+
+// Largest difference from a double-precision blur of the test image, at 2,000 pixels, the
+// four corners first.
+static double worst_difference(const std::vector<float4>& out) {
   double worst = 0;
-  auto refl = [](int i, int n) { if (i >= 0 && i < n) return i; int p = 2 * n; int m = i % p; if (m < 0) m += p; if (m >= n) m = p - 1 - m; return m; };
   for (int s = 0; s < 2000; s++) {
     int x = (s * 7919) % N, y = (s * 104729 + s * s) % N;
-    if (s < 8) { x = s & 1 ? N - 1 : 0; y = s & 2 ? N - 1 : s; }
-    double acc[3] = {0, 0, 0};
+    if (s < 4) {
+      x = s & 1 ? N - 1 : 0;
+      y = s & 2 ? N - 1 : 0;
+    }
+    double sum[3] = {0, 0, 0};
     for (int dy = -R; dy <= R; dy++) {
       double row[3] = {0, 0, 0};
       for (int dx = -R; dx <= R; dx++) {
-        uint32_t v = img[(size_t)refl(y + dy, N) * N + refl(x + dx, N)];
+        const uint32_t v = img[(size_t)reflect(y + dy, N) * N + reflect(x + dx, N)];
         for (int c = 0; c < 3; c++) row[c] += taps[dx + R] * (((v >> (8 * c)) & 255) / 255.0);
       }
-      for (int c = 0; c < 3; c++) acc[c] += taps[2 * R + 1 + dy + R] * row[c];
+      for (int c = 0; c < 3; c++) sum[c] += taps[2 * R + 1 + dy + R] * row[c];
     }
-    float4 o = out[(size_t)y * N + x];
-    worst = std::max({worst, fabs(o.x - acc[0]), fabs(o.y - acc[1]), fabs(o.z - acc[2]), fabs(o.w - (img[(size_t)y * N + x] >> 24) / 255.0)});
+    const float4 o = out[(size_t)y * N + x];
+    const double alpha = (img[(size_t)y * N + x] >> 24) / 255.0;
+    worst = std::max({worst, fabs(o.x - sum[0]), fabs(o.y - sum[1]), fabs(o.z - sum[2]),
+                      fabs(o.w - alpha)});
   }
-  printf("%-44s median %.4f ms  min %.4f  regs %d  blocks/SM %d  maxdiff %.2e\n", name, ms[100], ms[0], a.numRegs, blocks, worst);
+  return worst;
+}
+
+template <int V, int ROWS, int COLS, int WG, int TW, int TH, int MINB>
+static void run(const char* name, const uint32_t* packed, float4* dst) {
+  auto kernel = blur<V, R, ROWS, COLS, WG, TW, TH, MINB>;
+  const dim3 grid((N + TW - 1) / TW, (N + TH - 1) / TH);
+  cudaFuncAttributes attributes;
+  cudaFuncGetAttributes(&attributes, kernel);
+  int blocks = 0;
+  cudaOccupancyMaxActiveBlocksPerMultiprocessor(&blocks, kernel, WG, 0);
+  const auto [median, min] = time_ms([&] { kernel<<<grid, WG>>>(packed, dst, N, N); });
+  std::vector<float4> out((size_t)N * N);
+  cudaMemcpy(out.data(), dst, out.size() * sizeof(float4), cudaMemcpyDeviceToHost);
+  printf("%-44s median %.4f ms  min %.4f  regs %d  blocks/SM %d  maxdiff %.2e\n", name, median,
+         min, attributes.numRegs, blocks, worst_difference(out));
 }
 
 int main() {
-  img.resize((size_t)N * N);
-  for (size_t i = 0; i < img.size(); i++) {
-    uint32_t v = 0;
-    for (int c = 0; c < 4; c++) v |= (uint32_t)(((4 * i + c) * 2654435761u >> 13) & 255) << (8 * c);
-    img[i] = v;
-  }
+  img.assign((size_t)N * N, 0);
+  for (size_t i = 0; i < img.size(); i++)
+    for (int c = 0; c < 4; c++)
+      img[i] |= (uint32_t)(((4 * i + c) * 2654435761u >> 13) & 255) << (8 * c);
+  std::vector<double> g(2 * R + 1);  // Gaussian, σ = 3, normalised, the same along both axes
+  double total = 0;
+  for (int i = -R; i <= R; i++) total += g[i + R] = exp(-0.5 * (i / 3.0) * (i / 3.0));
   taps.resize(2 * (2 * R + 1));
-  double s = 0; std::vector<double> g(2 * R + 1);
-  for (int i = -R; i <= R; i++) { g[i + R] = exp(-0.5 * (i / 3.0) * (i / 3.0)); s += g[i + R]; }
-  for (int i = 0; i <= 2 * R; i++) taps[i] = taps[2 * R + 1 + i] = (float)(g[i] / s);
-  cudaMemcpyToSymbol(ctaps, taps.data(), taps.size() * 4);
-  uint32_t* dp; float4* dd; float4* ds;
-  cudaMalloc(&dp, img.size() * 4); cudaMalloc(&dd, img.size() * 16); cudaMalloc(&ds, img.size() * 16);
-  cudaMemcpy(dp, img.data(), img.size() * 4, cudaMemcpyHostToDevice);
-  run<4, 4, 128, 104, 4, 1>("tile  4x4 wg128 104x4 (the WGSL shape)", dp, dd);
-  run<4, 4, 128, 104, 4, 8>("tile  4x4 wg128 104x4 minblocks 8", dp, dd);
-  run<4, 4, 128, 104, 4, 16>("tile  4x4 wg128 104x4 minblocks 16", dp, dd);
-  run<4, 4, 256, 232, 4, 1>("tile  4x4 wg256 232x4", dp, dd);
-  run<4, 4, 128, 104, 4, 1, 2>("tile2 4x4 wg128 104x4", dp, dd);
-  run<4, 4, 128, 104, 4, 8, 2>("tile2 4x4 wg128 104x4 minblocks 8", dp, dd);
-  run<4, 4, 256, 232, 4, 1, 2>("tile2 4x4 wg256 232x4", dp, dd);
-  run<8, 8, 128, 104, 8, 1>("tile  8x8 wg128 104x8", dp, dd);
-  run<8, 8, 128, 104, 8, 1, 2>("tile2 8x8 wg128 104x8", dp, dd);
-  run<8, 8, 128, 104, 8, 8>("tile  8x8 wg128 104x8 minblocks 8", dp, dd);
-  run<8, 8, 128, 104, 8, 8, 2>("tile2 8x8 wg128 104x8 minblocks 8", dp, dd);
-  {
-    size_t n = img.size(); cudaEvent_t e0, e1; cudaEventCreate(&e0); cudaEventCreate(&e1); std::vector<float> ms;
-    for (int i = 0; i < 200; i++) { cudaEventRecord(e0); copyk<<<(n + 255) / 256, 256>>>(dd, ds, n); cudaEventRecord(e1); cudaEventSynchronize(e1); float m; cudaEventElapsedTime(&m, e0, e1); ms.push_back(m); }
-    std::sort(ms.begin(), ms.end()); printf("copy f32 median %.4f ms\n", ms[100]);
-  }
+  for (int i = 0; i <= 2 * R; i++) taps[i] = taps[2 * R + 1 + i] = (float)(g[i] / total);
+  cudaMemcpyToSymbol(ctaps, taps.data(), taps.size() * sizeof(float));
+  uint32_t* packed;
+  float4 *dst, *copy;
+  cudaMalloc(&packed, img.size() * sizeof(uint32_t));
+  cudaMalloc(&dst, img.size() * sizeof(float4));
+  cudaMalloc(&copy, img.size() * sizeof(float4));
+  cudaMemcpy(packed, img.data(), img.size() * sizeof(uint32_t), cudaMemcpyHostToDevice);
+  run<1, 4, 4, 128, 104, 4, 1>("tile  4x4 wg128 104x4 (the WGSL shape)", packed, dst);
+  run<1, 4, 4, 128, 104, 4, 8>("tile  4x4 wg128 104x4 minblocks 8", packed, dst);
+  run<1, 4, 4, 128, 104, 4, 16>("tile  4x4 wg128 104x4 minblocks 16", packed, dst);
+  run<1, 4, 4, 256, 232, 4, 1>("tile  4x4 wg256 232x4", packed, dst);
+  run<2, 4, 4, 128, 104, 4, 1>("tile2 4x4 wg128 104x4", packed, dst);
+  run<2, 4, 4, 128, 104, 4, 8>("tile2 4x4 wg128 104x4 minblocks 8", packed, dst);
+  run<2, 4, 4, 256, 232, 4, 1>("tile2 4x4 wg256 232x4", packed, dst);
+  run<1, 8, 8, 128, 104, 8, 1>("tile  8x8 wg128 104x8", packed, dst);
+  run<2, 8, 8, 128, 104, 8, 1>("tile2 8x8 wg128 104x8", packed, dst);
+  run<1, 8, 8, 128, 104, 8, 8>("tile  8x8 wg128 104x8 minblocks 8", packed, dst);
+  run<2, 8, 8, 128, 104, 8, 8>("tile2 8x8 wg128 104x8 minblocks 8", packed, dst);
+  const size_t n = img.size();
+  const auto [median, min] = time_ms([&] { copy_kernel<<<(n + 255) / 256, 256>>>(dst, copy, n); });
+  printf("%-44s median %.4f ms  min %.4f\n", "copy, float32", median, min);
   printf("%s\n", cudaGetErrorString(cudaGetLastError()));
 }
