@@ -22,6 +22,7 @@
 #include <cstdint>
 #include <cstdio>
 #include <cstdlib>
+#include <cstring>
 #include <utility>
 #include <vector>
 #include <cuda_runtime.h>
@@ -252,9 +253,13 @@ static double worst_difference(const std::vector<float4>& out) {
   return worst;
 }
 
+static const char* form_name(Form f) {
+  return f == Form::wgsl ? "wgsl" : f == Form::select ? "select" : "lean";
+}
+
 // MINB: the blocks a multiprocessor that the register limit aims at (1: no limit).
 template <Form F, int ROWS, int COLS, int WG, int TW, int TH, int MINB>
-static void run(const char* name, const uint32_t* packed, float4* dst) {
+static void run(const uint32_t* packed, float4* dst) {
   auto kernel = blur<F, R, ROWS, COLS, WG, TW, TH, MINB>;
   const dim3 grid((N + TW - 1) / TW, (N + TH - 1) / TH);
   cudaFuncAttributes attributes;
@@ -270,7 +275,10 @@ static void run(const char* name, const uint32_t* packed, float4* dst) {
   CHECK(cudaGetLastError());
   std::vector<float4> out((size_t)N * N);
   CHECK(cudaMemcpy(out.data(), dst, out.size() * sizeof(float4), cudaMemcpyDeviceToHost));
-  printf("%-44s median %.4f ms  min %.4f  regs %d  blocks/SM %d  maxdiff %.2e\n", name, median,
+  char name[64];
+  snprintf(name, sizeof name, "%-6s %dx%d wg%d %dx%d", form_name(F), ROWS, COLS, WG, TW, TH);
+  if (MINB > 1) snprintf(name + strlen(name), sizeof name - strlen(name), " minblocks %d", MINB);
+  printf("%-36s median %.4f ms  min %.4f  regs %d  blocks/SM %d  maxdiff %.2e\n", name, median,
          min, attributes.numRegs, blocks, worst_difference(out));
 }
 
@@ -286,20 +294,20 @@ int main() {
   CHECK(cudaMalloc(&copy, img.size() * sizeof(float4)));
   CHECK(cudaMemcpy(packed, img.data(), img.size() * sizeof(uint32_t), cudaMemcpyHostToDevice));
   // Form, ROWS, COLS, invocations, TILE_W, TILE_H, MINB
-  run<Form::wgsl, 4, 4, 128, 104, 4, 1>("wgsl   4x4 wg128 104x4 (the WGSL shape)", packed, dst);
-  run<Form::wgsl, 4, 4, 128, 104, 4, 8>("wgsl   4x4 wg128 104x4 minblocks 8", packed, dst);
-  run<Form::wgsl, 4, 4, 128, 104, 4, 16>("wgsl   4x4 wg128 104x4 minblocks 16", packed, dst);
-  run<Form::wgsl, 4, 4, 256, 232, 4, 1>("wgsl   4x4 wg256 232x4", packed, dst);
-  run<Form::select, 4, 4, 128, 104, 4, 1>("select 4x4 wg128 104x4", packed, dst);
-  run<Form::lean, 4, 4, 128, 104, 4, 1>("lean   4x4 wg128 104x4", packed, dst);
-  run<Form::lean, 4, 4, 128, 104, 4, 8>("lean   4x4 wg128 104x4 minblocks 8", packed, dst);
-  run<Form::lean, 4, 4, 256, 232, 4, 1>("lean   4x4 wg256 232x4", packed, dst);
-  run<Form::wgsl, 8, 8, 128, 104, 8, 1>("wgsl   8x8 wg128 104x8", packed, dst);
-  run<Form::select, 8, 8, 128, 104, 8, 1>("select 8x8 wg128 104x8", packed, dst);
-  run<Form::lean, 8, 8, 128, 104, 8, 1>("lean   8x8 wg128 104x8", packed, dst);
-  run<Form::wgsl, 8, 8, 128, 104, 8, 8>("wgsl   8x8 wg128 104x8 minblocks 8", packed, dst);
-  run<Form::lean, 8, 8, 128, 104, 8, 8>("lean   8x8 wg128 104x8 minblocks 8", packed, dst);
+  run<Form::wgsl, 4, 4, 128, 104, 4, 1>(packed, dst);
+  run<Form::wgsl, 4, 4, 128, 104, 4, 8>(packed, dst);
+  run<Form::wgsl, 4, 4, 128, 104, 4, 16>(packed, dst);
+  run<Form::wgsl, 4, 4, 256, 232, 4, 1>(packed, dst);
+  run<Form::select, 4, 4, 128, 104, 4, 1>(packed, dst);
+  run<Form::lean, 4, 4, 128, 104, 4, 1>(packed, dst);
+  run<Form::lean, 4, 4, 128, 104, 4, 8>(packed, dst);
+  run<Form::lean, 4, 4, 256, 232, 4, 1>(packed, dst);
+  run<Form::wgsl, 8, 8, 128, 104, 8, 1>(packed, dst);
+  run<Form::select, 8, 8, 128, 104, 8, 1>(packed, dst);
+  run<Form::lean, 8, 8, 128, 104, 8, 1>(packed, dst);
+  run<Form::wgsl, 8, 8, 128, 104, 8, 8>(packed, dst);
+  run<Form::lean, 8, 8, 128, 104, 8, 8>(packed, dst);
   const size_t n = img.size();
   const auto [median, min] = time_ms([&] { copy_kernel<<<(n + 255) / 256, 256>>>(dst, copy, n); });
-  printf("%-44s median %.4f ms  min %.4f\n", "copy, float32", median, min);
+  printf("%-36s median %.4f ms  min %.4f\n", "copy, float32", median, min);
 }
